@@ -1,0 +1,32 @@
+import { Validations, type App } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readAppConfig } from './config';
+import { NetworkDataStack } from './data-stack';
+import { WebStack } from './web-stack';
+
+/** Creates every stack of the service from the app's context, with cdk-nag's AwsSolutions pack. */
+export function buildMissionControl(app: App) {
+  const config = readAppConfig(app);
+  const env = { account: config.account, region: config.region };
+  const prefix = config.stackPrefix;
+
+  Validations.of(app).addPlugins(
+    new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }),
+  );
+
+  const data = new NetworkDataStack(app, `${prefix}-NetworkData`, {
+    env,
+    config,
+    description: 'Mission Control: VPC, instance security group, RDS PostgreSQL',
+  });
+  const web = new WebStack(app, `${prefix}-Web`, {
+    env,
+    config,
+    description: 'Mission Control: Elastic Beanstalk application and environment, certificate, DNS, WAF',
+    vpc: data.vpc,
+    instanceSecurityGroup: data.instanceSecurityGroup,
+    database: data.database,
+    databaseSecret: data.databaseSecret,
+  });
+  return { config, data, web };
+}

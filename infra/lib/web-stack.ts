@@ -1,0 +1,171 @@
+import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticbeanstalk from 'aws-cdk-lib/aws-elasticbeanstalk';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as rds from 'aws-cdk-lib/aws-rds';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import type { Construct } from 'constructs';
+import type { MissionControlConfig } from './config';
+import { LoadBalancerLookup } from './load-balancer-lookup';
+import { toOptionSettings } from './option-settings';
+import { RegionalWebAcl } from './web-acl';
+
+export interface WebStackProps extends StackProps {
+  readonly config: MissionControlConfig;
+  readonly vpc: ec2.IVpc;
+  readonly instanceSecurityGroup: ec2.ISecurityGroup;
+  readonly database: rds.IDatabaseInstance;
+  readonly databaseSecret: secretsmanager.ISecret;
+}
+
+/** Where the build (root buildspec.yml) puts the RDS CA bundle inside the source bundle. */
+export const DATABASE_SSL_CA_FILE = '/var/app/current/certs/rds-global-bundle.pem';
+
+/**
+ * The Elastic Beanstalk application and environment, its certificate, DNS name and WAF.
+ * Settings shared by every environment live in the bundle's .ebextensions; anything set here
+ * overrides them, so only environment-specific settings (plus the two that must exist before
+ * the first bundle arrives, see README) are given.
+ */
+export class WebStack extends Stack {
+  readonly application: elasticbeanstalk.CfnApplication;
+  readonly beanstalkEnvironment: elasticbeanstalk.CfnEnvironment;
+  readonly instanceRole: iam.Role;
+  readonly certificate: acm.Certificate;
+  readonly loadBalancer: LoadBalancerLookup;
+
+  constructor(scope: Construct, id: string, props: WebStackProps) {
+    super(scope, id, props);
+    const { config } = props;
+
+    const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
+      hostedZoneId: config.hostedZoneId,
+      zoneName: config.hostedZoneName,
+    });
+    this.certificate = new acm.Certificate(this, 'Certificate', {
+      domainName: config.domainName,
+      validation: acm.CertificateValidation.fromDns(hostedZone),
+    });
+
+    this.instanceRole = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'Mission Control EB instances: platform agent plus read of the database secret',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AWSElasticBeanstalkWebTier')],
+    });
+    props.databaseSecret.grantRead(this.instanceRole);
+    const instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', {
+      role: this.instanceRole,
+    });
+
+    const serviceRole = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('elasticbeanstalk.amazonaws.com', {
+        conditions: { StringEquals: { 'sts:ExternalId': 'elasticbeanstalk' } },
+      }),
+      description: 'Elastic Beanstalk service role: enhanced health and managed platform updates',
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSElasticBeanstalkEnhancedHealth'),
+        iam.ManagedPolicy.fromAwsManagedPolicyName('AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy'),
+      ],
+    });
+
+    this.application = new elasticbeanstalk.CfnApplication(this, 'Application', {
+      applicationName: config.applicationName,
+      description: 'Mission Control (versions are created by the pipeline)',
+    });
+
+    const subnetIds = (subnets: ec2.ISubnet[]) => subnets.map((subnet) => subnet.subnetId).join(',');
+    this.beanstalkEnvironment = new elasticbeanstalk.CfnEnvironment(this, 'Environment', {
+      applicationName: this.application.ref,
+      environmentName: config.environmentName,
+      cnamePrefix: config.environmentName,
+      solutionStackName: config.solutionStackName,
+      // No versionLabel: the pipeline owns versions; EB starts with its sample app (README).
+      optionSettings: toOptionSettings({
+        'aws:ec2:vpc': {
+          VPCId: props.vpc.vpcId,
+          Subnets: subnetIds(props.vpc.privateSubnets),
+          ELBSubnets: subnetIds(props.vpc.publicSubnets),
+          ELBScheme: 'public',
+          AssociatePublicIpAddress: 'false',
+        },
+        'aws:ec2:instances': { InstanceTypes: config.instanceTypes.join(',') },
+        'aws:autoscaling:asg': {
+          MinSize: String(config.minInstances),
+          MaxSize: String(config.maxInstances),
+        },
+        'aws:autoscaling:launchconfiguration': {
+          IamInstanceProfile: instanceProfile.instanceProfileName,
+          SecurityGroups: props.instanceSecurityGroup.securityGroupId,
+        },
+        'aws:elasticbeanstalk:environment': {
+          ServiceRole: serviceRole.roleArn,
+          // Fixed at creation, before any bundle (and its .ebextensions) has been deployed.
+          LoadBalancerType: 'application',
+        },
+        'aws:elbv2:listener:443': {
+          // Protocol also lives in .ebextensions; repeated so the listener exists from creation.
+          Protocol: 'HTTPS',
+          SSLCertificateArns: this.certificate.certificateArn,
+        },
+        'aws:elasticbeanstalk:managedactions': {
+          ManagedActionsEnabled: 'true',
+          PreferredStartTime: config.maintenanceWindowStart,
+        },
+        'aws:elasticbeanstalk:managedactions:platformupdate': { UpdateLevel: 'minor' },
+        'aws:elasticbeanstalk:application:environment': {
+          DATABASE_SECRET_ID: props.databaseSecret.secretArn,
+          DATABASE_HOST: props.database.dbInstanceEndpointAddress,
+          DATABASE_PORT: props.database.dbInstanceEndpointPort,
+          DATABASE_NAME: config.databaseName,
+          DATABASE_SSL_CA_FILE,
+          AWS_REGION: this.region,
+        },
+      }),
+    });
+
+    const environmentHost = `${config.environmentName}.${this.region}.elasticbeanstalk.com`;
+    new route53.ARecord(this, 'AliasRecord', {
+      zone: hostedZone,
+      recordName: config.domainName,
+      target: route53.RecordTarget.fromAlias(
+        new route53Targets.ElasticBeanstalkEnvironmentEndpointTarget(environmentHost),
+      ),
+    });
+
+    this.loadBalancer = new LoadBalancerLookup(this, 'LoadBalancer', {
+      applicationName: this.application.ref,
+      environmentName: this.beanstalkEnvironment.ref,
+    });
+    const { webAcl } = new RegionalWebAcl(this, 'Firewall', {
+      rateLimitPer5Minutes: config.wafRateLimitPer5Minutes,
+    });
+    new wafv2.CfnWebACLAssociation(this, 'FirewallAssociation', {
+      resourceArn: this.loadBalancer.loadBalancerArn,
+      webAclArn: webAcl.attrArn,
+    });
+
+    new CfnOutput(this, 'Url', { value: `https://${config.domainName}` });
+    new CfnOutput(this, 'EnvironmentHost', { value: environmentHost });
+
+    Validations.of(this.instanceRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSElasticBeanstalkWebTier]',
+      reason: 'AWS-maintained instance policy the EB platform agent needs (log upload, health, X-Ray).',
+    });
+    Validations.of(serviceRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSElasticBeanstalkEnhancedHealth]',
+      reason: 'AWS-maintained policy that EB enhanced health reporting requires of its service role.',
+    });
+    Validations.of(serviceRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy]',
+      reason: 'AWS-maintained policy that EB managed platform updates require of the service role.',
+    });
+    Validations.of(this.beanstalkEnvironment).acknowledge({
+      id: 'AwsSolutions-EB4',
+      reason: 'Instance logs stream to CloudWatch Logs (set in the bundle .ebextensions) instead of S3.',
+    });
+  }
+}
