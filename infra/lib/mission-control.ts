@@ -2,6 +2,8 @@ import { Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readAppConfig } from './config';
 import { NetworkDataStack } from './data-stack';
+import { OperationsStack } from './operations-stack';
+import { PipelineStack } from './pipeline-stack';
 import { WebStack } from './web-stack';
 
 /** Creates every stack of the service from the app's context, with cdk-nag's AwsSolutions pack. */
@@ -28,5 +30,20 @@ export function buildMissionControl(app: App) {
     database: data.database,
     databaseSecret: data.databaseSecret,
   });
-  return { config, data, web };
+  const operations = new OperationsStack(app, `${prefix}-Operations`, {
+    env,
+    config,
+    description: 'Mission Control: alarms, alarm topic, monthly budget',
+    database: data.database,
+    loadBalancer: web.loadBalancer,
+  });
+  const pipeline = new PipelineStack(app, `${prefix}-Pipeline`, {
+    env,
+    config,
+    description: 'Mission Control: CodePipeline from GitHub through CodeBuild to Elastic Beanstalk',
+    applicationName: web.application.ref,
+    environmentName: web.beanstalkEnvironment.ref,
+    failureTopic: operations.alarmTopic,
+  });
+  return { config, data, web, operations, pipeline };
 }
