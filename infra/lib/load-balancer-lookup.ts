@@ -3,6 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
+import { nagPartition } from './nag';
 
 export interface LoadBalancerLookupProps {
   readonly applicationName: string;
@@ -111,7 +112,7 @@ export class LoadBalancerLookup extends Construct {
       reason: 'Describe calls on Auto Scaling, EC2 and ELB support no resource-level permissions; read-only.',
     });
     Validations.of(this).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:${stack.region}:${stack.account}:stack/awseb-*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(stack)}:cloudformation:${stack.region}:${stack.account}:stack/awseb-*]`,
       reason: 'Elastic Beanstalk names its own stack awseb-<environment id>-stack, unknown until it exists; read-only.',
     });
   }

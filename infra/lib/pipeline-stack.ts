@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import type { MissionControlConfig } from './config';
+import { nagPartition } from './nag';
 
 export interface PipelineStackProps extends StackProps {
   readonly config: MissionControlConfig;
@@ -127,11 +128,11 @@ export class PipelineStack extends Stack {
     }
     const buildLogicalId = this.getLogicalId(this.buildProject.node.defaultChild as codebuild.CfnProject);
     Validations.of(this.buildProject).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:logs:${this.region}:${this.account}:log-group:/aws/codebuild/<${buildLogicalId}>:*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:logs:${this.region}:${this.account}:log-group:/aws/codebuild/<${buildLogicalId}>:*]`,
       reason: "CDK's default grant for the project's own log streams; the project logs to its own group.",
     });
     Validations.of(this.buildProject).acknowledge({
-      id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:codebuild:${this.region}:${this.account}:report-group/<${buildLogicalId}>-*]`,
+      id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:codebuild:${this.region}:${this.account}:report-group/<${buildLogicalId}>-*]`,
       reason: 'Lets buildspec.yml publish test reports, limited to report groups prefixed with this project.',
     });
     Validations.of(this.pipeline).acknowledge({
