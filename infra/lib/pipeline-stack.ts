@@ -113,7 +113,7 @@ export class PipelineStack extends Stack {
 
     Validations.of(this.artifactBucket).acknowledge({
       id: 'AwsSolutions-S1',
-      reason: 'Holds only build artifacts written by the pipeline roles; CloudTrail records access.',
+      reason: 'Holds only build artifacts that the pipeline roles write and read; no other reader to audit.',
     });
     // CDK's grants on the artifact bucket use object and action wildcards, all inside that bucket.
     const bucketLogicalId = this.getLogicalId(this.artifactBucket.node.defaultChild as s3.CfnBucket);

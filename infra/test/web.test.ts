@@ -1,4 +1,6 @@
 import t from 'tap';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { DEFAULT_CONFIG } from '../lib/config';
 import { DATABASE_SSL_CA_FILE } from '../lib/web-stack';
@@ -36,6 +38,23 @@ t.test('HTTP stays on the default listener, where the bundle redirects it to HTT
   const defaultListener = [...options.keys()].filter((key) => key.startsWith('aws:elbv2:listener:default/'));
   t.same(defaultListener, []);
   t.equal(options.get('aws:elasticbeanstalk:environment/LoadBalancerType'), 'application');
+});
+
+t.test("the bundle's nginx redirects HTTP to HTTPS, except the ELB health checker", async (t) => {
+  const repositoryRoot = join(__dirname, '..', '..');
+  const bundleConfig = ['.platform/nginx', '.ebextensions']
+    .map((folder) => join(repositoryRoot, folder))
+    .filter(existsSync)
+    .flatMap((folder) => readdirSync(folder, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => readFileSync(join(entry.parentPath, entry.name), 'utf8')))
+    .join('\n');
+  if (!/https/.test(bundleConfig)) {
+    t.skip('no redirect in .platform/nginx or .ebextensions yet (owned outside infra/)', () => {});
+    return;
+  }
+  t.match(bundleConfig, /return\s+301\s+https:\/\//);
+  t.match(bundleConfig, /ELB-HealthChecker/);
 });
 
 t.test('instances in private subnets, load balancer in public subnets of the VPC', async (t) => {
@@ -102,7 +121,7 @@ t.test('the instance role reads only the database secret', async (t) => {
   t.equal(statements.length, 1, 'no other inline permission');
 });
 
-t.test('the Route 53 alias targets the environment', async (t) => {
+t.test('the Route 53 alias targets the environment', async () => {
   web.hasResourceProperties('AWS::Route53::RecordSet', {
     Name: `${DEFAULT_CONFIG.domainName}.`,
     Type: 'A',
