@@ -65,7 +65,7 @@ export const DEFAULT_CONFIG: MissionControlConfig = {
   databaseConnectionsAlarmThreshold: 60,
   wafRateLimitPer5Minutes: 1000,
   alarmEmail: 'ops@example.com',
-  monthlyBudgetUsd: 250,
+  monthlyBudgetUsd: 200,
 };
 
 type ContextReader = (key: string) => unknown;

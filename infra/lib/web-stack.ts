@@ -28,8 +28,8 @@ export const DATABASE_SSL_CA_FILE = '/var/app/current/certs/rds-global-bundle.pe
 /**
  * The Elastic Beanstalk application and environment, its certificate, DNS name and WAF.
  * Settings shared by every environment live in the bundle's .ebextensions; anything set here
- * overrides them, so only environment-specific settings (plus the two that must exist before
- * the first bundle arrives, see README) are given.
+ * overrides them, so only environment-specific settings (plus the few that must hold from
+ * creation, before any bundle is deployed; see README) are given.
  */
 export class WebStack extends Stack {
   readonly application: elasticbeanstalk.CfnApplication;
@@ -111,6 +111,9 @@ export class WebStack extends Stack {
           Protocol: 'HTTPS',
           SSLCertificateArns: this.certificate.certificateArn,
         },
+        // Managed updates require enhanced health, and the environment is created before any
+        // bundle (whose .ebextensions also set this) is deployed.
+        'aws:elasticbeanstalk:healthreporting:system': { SystemType: 'enhanced' },
         'aws:elasticbeanstalk:managedactions': {
           ManagedActionsEnabled: 'true',
           PreferredStartTime: config.maintenanceWindowStart,

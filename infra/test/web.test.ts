@@ -86,6 +86,7 @@ t.test('managed platform updates are on (minor level)', async (t) => {
   t.equal(options.get('aws:elasticbeanstalk:managedactions/ManagedActionsEnabled'), 'true');
   t.equal(options.get('aws:elasticbeanstalk:managedactions/PreferredStartTime'), DEFAULT_CONFIG.maintenanceWindowStart);
   t.equal(options.get('aws:elasticbeanstalk:managedactions:platformupdate/UpdateLevel'), 'minor');
+  t.equal(options.get('aws:elasticbeanstalk:healthreporting:system/SystemType'), 'enhanced');
 });
 
 t.test("the secret's ARN and the endpoint reach the environment, never the password", async (t) => {
