@@ -1,7 +1,6 @@
-import { Arn, Fn, Stack } from 'aws-cdk-lib';
+import { Arn, Fn, Stack, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as cr from 'aws-cdk-lib/custom-resources';
-import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { nagPartition } from './nag';
 

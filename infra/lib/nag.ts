@@ -1,4 +1,4 @@
-import { Stack, Token } from 'aws-cdk-lib';
+import { type Stack, Token } from 'aws-cdk-lib';
 
 /**
  * How cdk-nag spells the partition inside finding ids for ARNs built by `Stack.formatArn`:
