@@ -1,0 +1,63 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config/config.js'
+import type { DatabaseHandle } from './database/database.js'
+import databasePlugin from './database/database-plugin.js'
+import errorHandler from './errors/error-handler.js'
+import healthRoutes from './health/health-routes.js'
+import planetsRoutes from './planets/planets-routes.js'
+import launchesRoutes from './launches/launches-routes.js'
+import spacexSyncPlugin from './spacex/spacex-sync-plugin.js'
+import dashboardPlugin from './dashboard/dashboard-plugin.js'
+import { requestId } from './logger.js'
+
+/** Request bodies above this are refused with 413; nginx's client_max_body_size matches it. */
+export const BODY_LIMIT_BYTES = 16 * 1024
+
+export interface BuildAppOptions {
+  config: Config
+  database: DatabaseHandle
+  /** The process logger (server.ts); tests leave it out and get a silent one. */
+  loggerInstance?: FastifyBaseLogger
+}
+
+/**
+ * Builds the whole service as a Fastify instance without listening: server.ts listens,
+ * tests call `inject`. Plugins declare what they depend on; Fastify checks the graph at ready.
+ */
+export async function buildApp({ config, database, loggerInstance }: BuildAppOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    ...(loggerInstance ? { loggerInstance } : { logger: false }),
+    genReqId: requestId,
+    logController: new LogController({
+      requestIdLogLabel: 'requestId',
+      // The load balancer checks /health every few seconds per instance; failures still log.
+      disableRequestLogging: (request) => request.url === '/health'
+    }),
+    // The ALB and nginx sit in front: client address and protocol come from X-Forwarded-*.
+    trustProxy: true,
+    bodyLimit: BODY_LIMIT_BYTES,
+    return503OnClosing: true,
+    connectionTimeout: 30_000,
+    keepAliveTimeout: 65_000, // longer than the ALB's 60 s idle timeout, so the ALB closes first
+    requestTimeout: 30_000,
+    ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: false } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id)
+  })
+
+  await app.register(errorHandler)
+  await app.register(databasePlugin, { database })
+  await app.register(healthRoutes)
+  await app.register(planetsRoutes, { prefix: '/v1' })
+  await app.register(launchesRoutes, { prefix: '/v1' })
+  await app.register(spacexSyncPlugin, {
+    apiUrl: config.SPACEX_API_URL,
+    timeoutMs: config.SPACEX_TIMEOUT_MS,
+    syncOnStart: config.SPACEX_SYNC_ON_START
+  })
+  await app.register(dashboardPlugin)
+  return app
+}

@@ -1,0 +1,83 @@
+import envSchema from 'env-schema'
+import { Type, type Static } from 'typebox'
+
+/**
+ * Every setting the service reads, validated once at start. A bad value stops the process
+ * with one line naming the variable (see formatConfigError) instead of failing later.
+ */
+export const ConfigSchema = Type.Object({
+  PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8080 }),
+  HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((level) => Type.Literal(level)),
+    { default: 'info' }
+  ),
+
+  // Without DATABASE_URL or DATABASE_SECRET_ID the service runs on embedded PGlite in DATA_DIR.
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
+  DATA_DIR: Type.String({ minLength: 1, default: './.data' }),
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 1000 }),
+  DATABASE_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
+  DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
+
+  // Production credentials: a Secrets Manager secret plus the endpoint when the secret lacks it.
+  DATABASE_SECRET_ID: Type.Optional(Type.String({ minLength: 1 })),
+  DATABASE_HOST: Type.Optional(Type.String({ minLength: 1 })),
+  DATABASE_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
+  DATABASE_NAME: Type.Optional(Type.String({ minLength: 1 })),
+  DATABASE_SSL_CA_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  DATABASE_SSL: Type.Union([Type.Literal('verify-full'), Type.Literal('no-verify'), Type.Literal('disable')], {
+    default: 'verify-full'
+  }),
+  DATABASE_SECRET_REFRESH_SECONDS: Type.Integer({ minimum: 60, maximum: 86400, default: 3600 }),
+  AWS_REGION: Type.Optional(Type.String({ minLength: 1 })),
+
+  SPACEX_API_URL: Type.String({ pattern: '^https?://', default: 'https://api.spacexdata.com' }),
+  SPACEX_SYNC_ON_START: Type.Boolean({ default: true }),
+  SPACEX_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 300000, default: 15000 }),
+  EXOPLANET_ARCHIVE_URL: Type.String({
+    pattern: '^https?://',
+    default: 'https://exoplanetarchive.ipac.caltech.edu/TAP/sync'
+  }),
+  EXOPLANET_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 60000 }),
+
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 9000 })
+})
+
+export type Config = Static<typeof ConfigSchema>
+
+export class ConfigError extends Error {}
+
+interface AjvError {
+  instancePath: string
+  keyword: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+/** One line naming the first bad variable, e.g. `PORT must be <= 65535 (got "70000")`. */
+function formatConfigError(errors: AjvError[], env: NodeJS.ProcessEnv): string {
+  const first = errors.find((e) => e.keyword !== 'anyOf') ?? errors[0]
+  if (!first) return 'invalid configuration'
+  const name =
+    first.keyword === 'required' ? String(first.params.missingProperty) : first.instancePath.replace(/^\//, '')
+  if (first.keyword === 'const' || first.keyword === 'anyOf') {
+    const allowed = errors.filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath)
+    const values = allowed.map((e) => JSON.stringify(e.params.allowedValue)).join(', ')
+    return `${name} must be one of ${values} (got ${JSON.stringify(env[name])})`
+  }
+  return `${name} ${first.message ?? 'is invalid'} (got ${JSON.stringify(env[name])})`
+}
+
+/** Reads and validates the configuration from an environment (process.env by default). */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset" so that `FOO=` in an env file falls back to the default.
+  const data = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
+  try {
+    return envSchema<Config>({ schema: ConfigSchema, data, env: false, dotenv: false })
+  } catch (error) {
+    const errors = (error as { errors?: AjvError[] }).errors
+    throw new ConfigError(errors ? formatConfigError(errors, data) : (error as Error).message)
+  }
+}

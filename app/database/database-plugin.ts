@@ -1,0 +1,23 @@
+import fp from 'fastify-plugin'
+import type { Kysely } from 'kysely'
+import type { DatabaseHandle } from './database.js'
+import type { Database } from './schema.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    db: Kysely<Database>
+    database: DatabaseHandle
+  }
+}
+
+/** Owns the database handle: exposes it to the routes and closes it last, when the app closes. */
+export default fp<{ database: DatabaseHandle }>(
+  async (app, { database }) => {
+    app.decorate('database', database)
+    app.decorate('db', database.db)
+    app.addHook('onClose', async () => {
+      await database.destroy()
+    })
+  },
+  { name: 'database' }
+)

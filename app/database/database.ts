@@ -1,0 +1,110 @@
+import { mkdir } from 'node:fs/promises'
+import { Kysely, PGliteDialect, PostgresDialect, sql, type PGliteDialectConfig } from 'kysely'
+import pg from 'pg'
+import type { FastifyBaseLogger } from 'fastify'
+import type { Config } from '../config/config.js'
+import type { Database } from './schema.js'
+import { DatabaseTimeoutError } from './unavailable.js'
+
+export type DatabaseKind = 'postgres' | 'pglite'
+
+/** An open database: the Kysely handle plus what the service needs to report on and close it. */
+export interface DatabaseHandle {
+  db: Kysely<Database>
+  kind: DatabaseKind
+  /** Where the data lives, without credentials, for logs. */
+  description: string
+  /** Resolves when the database answers `select 1` within `timeoutMs`. */
+  ping(timeoutMs: number): Promise<void>
+  /** Set when the handle knows why the database is refusing us (e.g. rejected credentials). */
+  unavailableReason?(): string | undefined
+  destroy(): Promise<void>
+}
+
+export type DatabaseConfig = Pick<
+  Config,
+  | 'DATABASE_URL'
+  | 'DATA_DIR'
+  | 'DATABASE_POOL_MAX'
+  | 'DATABASE_CONNECT_TIMEOUT_MS'
+  | 'DATABASE_IDLE_TIMEOUT_MS'
+  | 'DATABASE_STATEMENT_TIMEOUT_MS'
+>
+
+/** Opens PostgreSQL when DATABASE_URL is set, else the embedded PGlite under DATA_DIR. */
+export async function openDatabase(config: DatabaseConfig, log: FastifyBaseLogger): Promise<DatabaseHandle> {
+  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, config, log)
+  return openPglite(config.DATA_DIR)
+}
+
+export function createPostgresPool(poolConfig: pg.PoolConfig, config: DatabaseConfig, log: FastifyBaseLogger): pg.Pool {
+  const pool = new pg.Pool({
+    application_name: 'mission-control',
+    max: config.DATABASE_POOL_MAX,
+    connectionTimeoutMillis: config.DATABASE_CONNECT_TIMEOUT_MS,
+    idleTimeoutMillis: config.DATABASE_IDLE_TIMEOUT_MS,
+    // Server-side, so a runaway query stops on the server too; the client-side timeout is a
+    // backstop for a server that stopped answering altogether.
+    statement_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    query_timeout: config.DATABASE_STATEMENT_TIMEOUT_MS + 1000,
+    ...poolConfig
+  })
+  // Without these listeners a database restart emits an unhandled 'error' and kills the process.
+  // The pool drops the broken client by itself; checked-out clients need their own listener.
+  pool.on('error', (error) => log.warn({ err: error }, 'idle database connection failed'))
+  pool.on('connect', (client) => {
+    client.on('error', (error) => log.warn({ err: error }, 'database connection failed'))
+  })
+  return pool
+}
+
+function openPostgres(url: string, config: DatabaseConfig, log: FastifyBaseLogger): DatabaseHandle {
+  const pool = createPostgresPool({ connectionString: url }, config, log)
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return handle(db, 'postgres', describeUrl(url))
+}
+
+async function openPglite(dataDir: string): Promise<DatabaseHandle> {
+  // Loaded on demand: production on PostgreSQL never pays for the WebAssembly build.
+  const { PGlite } = await import('@electric-sql/pglite')
+  const inMemory = dataDir.startsWith('memory://')
+  if (!inMemory) await mkdir(dataDir, { recursive: true })
+  const pglite = await PGlite.create(dataDir)
+  return wrapPglite(pglite, inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite in ${dataDir}`)
+}
+
+export function wrapPglite(pglite: PGliteDialectConfig['pglite'], description: string): DatabaseHandle {
+  return handle(new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) }), 'pglite', description)
+}
+
+function handle(db: Kysely<Database>, kind: DatabaseKind, description: string): DatabaseHandle {
+  return {
+    db,
+    kind,
+    description,
+    ping: (timeoutMs) => withTimeout(sql`select 1`.execute(db), timeoutMs).then(() => undefined),
+    destroy: () => db.destroy()
+  }
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DatabaseTimeoutError(ms)), ms)
+  })
+  try {
+    return await Promise.race([promise, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** `postgres://user:***@host:5432/db` → `PostgreSQL at host:5432/db`: never log credentials. */
+export function describeUrl(url: string): string {
+  try {
+    const parsed = new URL(url)
+    return `PostgreSQL at ${parsed.hostname}:${parsed.port || '5432'}${parsed.pathname}`
+  } catch {
+    return 'PostgreSQL'
+  }
+}

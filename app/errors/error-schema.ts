@@ -1,0 +1,17 @@
+import { Type, type Static } from 'typebox'
+
+export const ErrorResponseSchema = Type.Object(
+  {
+    error: Type.String({ description: 'What went wrong, for people' }),
+    code: Type.String({ description: 'Stable identifier, for programs' })
+  },
+  { $id: 'ErrorResponse', additionalProperties: false }
+)
+export type ErrorResponse = Static<typeof ErrorResponseSchema>
+
+/** Response schemas for the error statuses every route can produce, merged into each route. */
+export const commonErrorResponses = {
+  400: ErrorResponseSchema,
+  500: ErrorResponseSchema,
+  503: ErrorResponseSchema
+}

@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { version } from '../version.js'
+
+const HealthSchema = Type.Object(
+  {
+    status: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+    db: Type.Union([Type.Literal('ok'), Type.Literal('unavailable')]),
+    version: Type.String(),
+    uptime: Type.Number({ description: 'Seconds since the process started' }),
+    reason: Type.Optional(Type.String({ description: 'Why the database is unavailable' }))
+  },
+  { additionalProperties: false }
+)
+
+const PING_TIMEOUT_MS = 1000
+
+/** The load balancer's health check: 200 while the database answers within a second, else 503. */
+const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/health',
+    {
+      logLevel: 'warn',
+      schema: { summary: 'Service and database health', response: { 200: HealthSchema, 503: HealthSchema } }
+    },
+    async (request, reply) => {
+      const base = { version, uptime: Math.round(process.uptime() * 10) / 10 }
+      try {
+        await app.database.ping(PING_TIMEOUT_MS)
+        return { status: 'ok' as const, db: 'ok' as const, ...base }
+      } catch (error) {
+        request.log.warn({ err: error }, 'health check: database unavailable')
+        const reason = app.database.unavailableReason?.() ?? (error as Error).message
+        return reply.code(503).send({ status: 'unavailable', db: 'unavailable', ...base, reason })
+      }
+    }
+  )
+}
+export default healthRoutes

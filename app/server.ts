@@ -1,0 +1,41 @@
+// The process entry: reads the configuration, opens the database, listens, and shuts down gracefully.
+import closeWithGrace from 'close-with-grace'
+import { pino } from 'pino'
+import { buildApp } from './app.js'
+import { ConfigError, loadConfig, type Config } from './config/config.js'
+import { openDatabase } from './database/database.js'
+import { loggerOptions } from './logger.js'
+import { prepareDatabase } from './prepare-database.js'
+
+function readConfigOrExit(): Config {
+  try {
+    return loadConfig()
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(`mission-control: invalid configuration: ${error.message}\n`)
+    process.exit(1)
+  }
+}
+
+const config = readConfigOrExit()
+const log = pino(loggerOptions(config.LOG_LEVEL))
+
+try {
+  const database = await openDatabase(config, log)
+  log.info({ database: database.kind }, `using ${database.description}`)
+  await prepareDatabase(database.db, log)
+  const app = await buildApp({ config, database, loggerInstance: log })
+
+  // SIGTERM (EB stopping the web process) or SIGINT: stop accepting, let in-flight requests
+  // finish, close the pool; past SHUTDOWN_TIMEOUT_MS close-with-grace exits anyway.
+  closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: log }, async ({ signal, err }) => {
+    if (err) log.error({ err }, 'shutting down after an unexpected error')
+    else log.info({ signal }, 'shutting down')
+    await app.close()
+  })
+
+  await app.listen({ port: config.PORT, host: config.HOST })
+} catch (error) {
+  log.fatal({ err: error }, `mission-control failed to start: ${(error as Error).message}`)
+  process.exit(1)
+}
