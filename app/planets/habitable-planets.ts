@@ -140,7 +140,7 @@ export async function readHabitablePlanets(input: Readable): Promise<HabitablePl
     throw error
   }
   if (!columns) {
-    throw new PlanetImportError(`the file is empty: expected a header row with the columns ${REQUIRED_COLUMNS.join(', ')}`)
+    throw new PlanetImportError(`the file has no header row (it is empty or holds only comments): expected the columns ${REQUIRED_COLUMNS.join(', ')}`)
   }
   counts.kept = kept.size
   return {

@@ -1,6 +1,5 @@
 // Where the Kepler table comes from: a local CSV export or the archive's TAP service. Both stream
 // into the same reader and describe their origin for the planets' `source` column.
-import { createReadStream } from 'node:fs'
 import { open } from 'node:fs/promises'
 import path from 'node:path'
 import { Readable } from 'node:stream'
@@ -24,7 +23,7 @@ export async function readPlanetsFromFile(file: string): Promise<SourcedReading>
   const handle = await open(file, 'r').catch((error: NodeJS.ErrnoException) => {
     throw new Error(`cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`)
   })
-  const reading = await readHabitablePlanets(createReadStream('', { fd: handle.fd, autoClose: true }))
+  const reading = await readHabitablePlanets(handle.createReadStream())
   const exported = reading.exportDate ? `export of ${reading.exportDate}` : 'export of unknown date'
   // The file name only: the operator's local paths mean nothing in the database.
   return { ...reading, source: `${TABLE} ${exported} (${path.basename(file)})` }
