@@ -1,4 +1,101 @@
+import { existsSync } from 'node:fs'
+import path from 'node:path'
+import fastifyStatic from '@fastify/static'
 import fp from 'fastify-plugin'
+import type { FastifyReply } from 'fastify'
+import { ErrorResponseSchema } from '../errors/error-schema.js'
+import { HttpError } from '../errors/http-errors.js'
 
-// PLACEHOLDER: replaced by the dashboard work (serves client-dist/).
-export default fp(async () => {}, { name: 'dashboard' })
+/** The client-side routes: a reload or a shared link on any of them must get the app back. */
+export const DASHBOARD_PAGES = ['/', '/launch', '/upcoming', '/history', '/planets'] as const
+
+/**
+ * The page may load only what this origin serves: no inline script or style, no other host,
+ * no framing. The dashboard is built to need nothing more (see client/build.ts).
+ */
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'"
+].join('; ')
+
+/** Asset names carry a content hash (client/build.ts), so a cached copy can never go stale. */
+const ONE_YEAR_IMMUTABLE = 'public, max-age=31536000, immutable'
+
+export interface DashboardOptions {
+  /** The built dashboard (`npm run build` writes it); defaults to client-dist/ in the project. */
+  root?: string
+}
+
+/** The project directory, found from this file whether it runs from app/ (tsx) or dist/app/ (tsc). */
+function projectDirectory(): string {
+  let directory = import.meta.dirname
+  while (!existsSync(path.join(directory, 'package.json'))) {
+    const parent = path.dirname(directory)
+    if (parent === directory) throw new Error(`no package.json above ${import.meta.dirname}`)
+    directory = parent
+  }
+  return directory
+}
+
+function setPageHeaders(reply: FastifyReply): void {
+  reply
+    .header('content-security-policy', CONTENT_SECURITY_POLICY)
+    .header('referrer-policy', 'no-referrer')
+    .header('x-frame-options', 'DENY')
+}
+
+/**
+ * Serves the built dashboard: hashed assets under /assets/ (brotli or gzip siblings when the
+ * browser accepts them, cached for a year), and index.html, never cached, for every page route.
+ * Without a build the API keeps working and the pages answer 503 saying how to build.
+ * Anything else falls through to the JSON 404 of the error handler.
+ */
+export default fp<DashboardOptions>(
+  async (app, options) => {
+    const root = options.root ?? path.join(projectDirectory(), 'client-dist')
+    const built = existsSync(path.join(root, 'index.html'))
+    const pageSchema = { hide: true, response: { 503: ErrorResponseSchema } }
+
+    if (!built) {
+      app.log.warn({ root }, 'dashboard not built: run `npm run build`; the API is served without it')
+      for (const url of DASHBOARD_PAGES) {
+        app.get(url, { schema: pageSchema }, async () => {
+          throw new HttpError(503, 'DASHBOARD_NOT_BUILT', 'The dashboard is not built: run `npm run build` and restart')
+        })
+      }
+      return
+    }
+
+    await app.register(fastifyStatic, {
+      root: path.join(root, 'assets'),
+      prefix: '/assets/',
+      preCompressed: true,
+      cacheControl: false,
+      // index.html lives outside this root: the page routes below send it.
+      index: false,
+      setHeaders: (reply, filePath) => {
+        // filePath may be the .br or .gz sibling. no-cache: the browser revalidates index.html
+        // (ETag), so a deploy shows on the next load.
+        const page = path.basename(filePath).startsWith('index.html')
+        reply.header('cache-control', page ? 'no-cache' : ONE_YEAR_IMMUTABLE)
+        reply.header('x-content-type-options', 'nosniff')
+      }
+    })
+
+    for (const url of DASHBOARD_PAGES) {
+      app.get(url, { schema: pageSchema }, async (_request, reply) => {
+        setPageHeaders(reply)
+        return reply.sendFile('index.html', root)
+      })
+    }
+  },
+  { name: 'dashboard', dependencies: ['error-handler'] }
+)

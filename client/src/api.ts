@@ -1,0 +1,116 @@
+// The v1 API as the dashboard uses it. Every failure becomes an ApiError the pages can show.
+
+export interface Planet {
+  keplerName: string
+  koiName: string | null
+  kepid: number | null
+  radiusEarth: number
+  insolationEarth: number
+  orbitalPeriodDays: number | null
+  equilibriumTempK: number | null
+  starTempK: number | null
+  starRadiusSolar: number | null
+  launchCount: number
+}
+
+export type Outcome = 'upcoming' | 'success' | 'failure' | 'aborted' | 'unknown'
+
+export interface Launch {
+  flightNumber: number
+  mission: string
+  rocket: string
+  launchDate: string
+  target: string | null
+  customers: string[]
+  upcoming: boolean
+  success: boolean | null
+  outcome: Outcome
+  source: 'mission_control' | 'spacex'
+  abortedAt: string | null
+}
+
+export type YearStats = { year: number } & Record<Outcome, number>
+
+export interface LaunchQuery {
+  page: number
+  limit: number
+  upcoming?: boolean
+  outcome?: Outcome
+  q?: string
+  order?: 'asc' | 'desc'
+}
+
+export interface LaunchPage {
+  launches: Launch[]
+  total: number
+}
+
+export interface NewLaunch {
+  mission: string
+  rocket: string
+  target: string
+  launchDate: string
+}
+
+const TIMEOUT_MS = 15_000
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    /** The request property the error concerns, so the form can show it beside that field. */
+    readonly field?: string
+  ) {
+    super(message)
+  }
+}
+
+async function call<T>(method: string, url: string, body?: unknown): Promise<{ data: T; headers: Headers }> {
+  let response: Response
+  try {
+    response = await fetch(url, {
+      method,
+      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      body: body === undefined ? null : JSON.stringify(body),
+      signal: AbortSignal.timeout(TIMEOUT_MS)
+    })
+  } catch (error) {
+    if ((error as Error).name === 'TimeoutError') throw new ApiError(0, 'TIMEOUT', 'The server did not answer in time.')
+    throw new ApiError(0, 'NETWORK', 'Cannot reach the server. Check the connection.')
+  }
+  const payload: unknown = await response.json().catch(() => undefined)
+  if (!response.ok) {
+    const error = payload as { error?: string; code?: string; field?: string } | undefined
+    throw new ApiError(
+      response.status,
+      error?.code ?? 'HTTP_' + response.status,
+      error?.error ?? `The server answered HTTP ${response.status}.`,
+      error?.field
+    )
+  }
+  if (payload === undefined) throw new ApiError(response.status, 'INVALID_RESPONSE', 'The server sent an unreadable answer.')
+  return { data: payload as T, headers: response.headers }
+}
+
+function launchQueryString(query: LaunchQuery): string {
+  const params = new URLSearchParams({ page: String(query.page), limit: String(query.limit) })
+  if (query.upcoming !== undefined) params.set('upcoming', String(query.upcoming))
+  if (query.outcome) params.set('outcome', query.outcome)
+  if (query.q) params.set('q', query.q)
+  if (query.order) params.set('order', query.order)
+  return params.toString()
+}
+
+export const api = {
+  planets: async () => (await call<Planet[]>('GET', '/v1/planets')).data,
+  launches: async (query: LaunchQuery): Promise<LaunchPage> => {
+    const { data, headers } = await call<Launch[]>('GET', `/v1/launches?${launchQueryString(query)}`)
+    return { launches: data, total: Number(headers.get('x-total-count') ?? data.length) }
+  },
+  stats: async () => (await call<{ years: YearStats[] }>('GET', '/v1/launches/stats')).data.years,
+  schedule: async (launch: NewLaunch) => (await call<Launch>('POST', '/v1/launches', launch)).data,
+  abort: async (flightNumber: number) => {
+    await call<{ ok: true }>('DELETE', `/v1/launches/${flightNumber}`)
+  }
+}

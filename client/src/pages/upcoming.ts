@@ -1,0 +1,139 @@
+// Upcoming: launches still to fly, refreshed every 15 s while the tab is visible and right after
+// an abort; aborting asks for confirmation in a modal dialog first.
+import { api, type Launch, type LaunchPage } from '../api.js'
+import { announce } from '../announce.js'
+import { h } from '../dom.js'
+import { dataTable, errorMessage, errorNotice, formatDate, formatNumber, loadingNotice, notice, pageHeader, pager, type Column, type Page } from '../ui.js'
+
+const PAGE_SIZE = 50
+const REFRESH_MS = 15_000
+
+function describe(launch: Launch): string {
+  return `${launch.mission} (flight ${launch.flightNumber}) to ${launch.target ?? 'an unknown destination'} on ${formatDate(launch.launchDate)}`
+}
+
+export const upcomingPage: Page = {
+  title: 'Upcoming',
+  render(main, signal) {
+    const status = h('p', { class: 'muted' })
+    const content = h('div', {}, loadingNotice('Loading upcoming launches…'))
+    const refreshButton = h('button', { type: 'button', onclick: () => void load() }, 'Refresh')
+    let page = 1
+    let latest: LaunchPage | undefined
+    let loadCount = 0
+
+    const dialogTitle = h('h2', { id: 'abort-title' })
+    const dialogText = h('p', {})
+    const dialogError = h('div', { role: 'alert' })
+    const keepButton = h('button', { type: 'button', autofocus: true, onclick: () => dialog.close() }, 'Keep launch')
+    const confirmButton = h('button', { type: 'button', class: 'danger' }, 'Abort launch')
+    const dialog = h(
+      'dialog',
+      { 'aria-labelledby': 'abort-title' },
+      dialogTitle,
+      dialogText,
+      dialogError,
+      h('div', { class: 'form-actions' }, keepButton, confirmButton)
+    )
+    let aborting: Launch | undefined
+    let abortPending = false
+
+    const confirmAbort = (launch: Launch) => {
+      aborting = launch
+      dialogTitle.textContent = `Abort flight ${launch.flightNumber}?`
+      dialogText.textContent = `${describe(launch)} will be marked aborted. This cannot be undone.`
+      dialogError.replaceChildren()
+      dialog.showModal()
+    }
+
+    confirmButton.addEventListener('click', async () => {
+      if (!aborting || abortPending) return
+      const launch = aborting
+      abortPending = true
+      confirmButton.disabled = true
+      confirmButton.textContent = 'Aborting…'
+      try {
+        await api.abort(launch.flightNumber)
+        dialog.close()
+        announce(`Flight ${launch.flightNumber} aborted.`)
+        status.textContent = `Flight ${launch.flightNumber} (${launch.mission}) aborted.`
+        await load()
+      } catch (error) {
+        dialogError.replaceChildren(h('p', { class: 'notice error' }, `Not aborted: ${errorMessage(error)}`))
+      } finally {
+        abortPending = false
+        confirmButton.disabled = false
+        confirmButton.textContent = 'Abort launch'
+      }
+    })
+
+    const columns: Column<Launch>[] = [
+      { label: 'No.', numeric: true, cell: (launch) => String(launch.flightNumber) },
+      { label: 'Date', cell: (launch) => h('time', { datetime: launch.launchDate }, formatDate(launch.launchDate)) },
+      { label: 'Mission', cell: (launch) => launch.mission },
+      { label: 'Rocket', cell: (launch) => launch.rocket },
+      { label: 'Destination', cell: (launch) => launch.target ?? '—' },
+      {
+        label: 'Action',
+        cell: (launch) =>
+          h('button', { type: 'button', class: 'danger', 'aria-label': `Abort flight ${launch.flightNumber}, ${launch.mission}`, onclick: () => confirmAbort(launch) }, 'Abort')
+      }
+    ]
+
+    const show = (result: LaunchPage) => {
+      if (result.total === 0) {
+        content.replaceChildren(notice('No launches are scheduled. ', h('a', { href: '/launch' }, 'Schedule one on the Launch page'), '.'))
+        return
+      }
+      const pageCount = Math.max(1, Math.ceil(result.total / PAGE_SIZE))
+      // A refresh must not throw away the keyboard position: remember which row had focus.
+      const focusedKey = document.activeElement?.closest('tr')?.getAttribute('data-key')
+      content.replaceChildren(
+        dataTable('Upcoming launches', columns, result.launches, (launch) => String(launch.flightNumber)),
+        pageCount > 1 ? pager(page, pageCount, (target) => ((page = target), void load())) : ''
+      )
+      if (focusedKey) content.querySelector<HTMLButtonElement>(`tr[data-key="${focusedKey}"] button`)?.focus()
+    }
+
+    const load = async () => {
+      const ticket = ++loadCount
+      try {
+        const result = await api.launches({ upcoming: true, order: 'asc', page, limit: PAGE_SIZE })
+        if (signal.aborted || ticket !== loadCount) return
+        if (result.launches.length === 0 && page > 1) {
+          page = Math.max(1, Math.ceil(result.total / PAGE_SIZE))
+          return load()
+        }
+        latest = result
+        show(result)
+        status.textContent = `${formatNumber(result.total)} upcoming · updated ${new Date().toLocaleTimeString('en-GB')}`
+      } catch (error) {
+        if (signal.aborted || ticket !== loadCount) return
+        const failure = errorNotice('Could not load upcoming launches', error, () => void load())
+        // Keep what was shown (marked stale by the notice) rather than an empty table.
+        content.replaceChildren(failure, ...(latest ? [h('p', { class: 'muted' }, 'Showing the last list received:'), dataTable('Upcoming launches (stale)', columns, latest.launches, (launch) => String(launch.flightNumber))] : []))
+      }
+    }
+
+    const timer = setInterval(() => {
+      if (document.visibilityState === 'visible') void load()
+    }, REFRESH_MS)
+    const onVisible = () => {
+      if (document.visibilityState === 'visible') void load()
+    }
+    document.addEventListener('visibilitychange', onVisible)
+    signal.addEventListener('abort', () => {
+      clearInterval(timer)
+      document.removeEventListener('visibilitychange', onVisible)
+      if (dialog.open) dialog.close()
+    })
+
+    main.append(
+      pageHeader('Upcoming launches', 'Missions scheduled from mission control and SpaceX launches still to fly. The list refreshes itself.'),
+      h('div', { class: 'toolbar' }, h('div', { class: 'field' }, status), refreshButton),
+      h('section', { class: 'panel', 'aria-label': 'Upcoming launches' }, content),
+      dialog
+    )
+    void load()
+  }
+}
