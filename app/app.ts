@@ -10,6 +10,7 @@ import launchesRoutes from './launches/launches-routes.js'
 import spacexSyncPlugin from './spacex/spacex-sync-plugin.js'
 import dashboardPlugin from './dashboard/dashboard-plugin.js'
 import { requestId } from './logger.js'
+import { validatorCompiler } from './validation.js'
 
 /** Request bodies above this are refused with 413; nginx's client_max_body_size matches it. */
 export const BODY_LIMIT_BYTES = 16 * 1024
@@ -41,8 +42,8 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000, // longer than the ALB's 60 s idle timeout, so the ALB closes first
     requestTimeout: 30_000,
-    ajv: { customOptions: { removeAdditional: true, coerceTypes: 'array', useDefaults: true, allErrors: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import type { FastifyError } from 'fastify'
+import type { FastifyError, FastifySchemaValidationError } from 'fastify'
 import { isDatabaseUnavailable } from '../database/unavailable.js'
 import { databaseUnavailable, HttpError } from './http-errors.js'
 
@@ -12,6 +12,20 @@ const fastifyClientErrors: Record<string, { code: string; message?: string }> = 
   FST_ERR_VALIDATION: { code: 'INVALID_REQUEST' }
 }
 
+/** `{ instancePath: '/mission', message: 'must NOT have more than 100 characters' }` → "mission must …". */
+export function describeValidationError(
+  issue: FastifySchemaValidationError | undefined,
+  fallback: string
+): { field?: string; message: string } {
+  if (!issue) return { message: fallback }
+  const field =
+    issue.keyword === 'required'
+      ? String((issue.params as { missingProperty?: unknown }).missingProperty)
+      : issue.instancePath.split('/').filter(Boolean).join('.')
+  if (!field) return { message: fallback }
+  return { field, message: issue.keyword === 'required' ? `${field} is required` : `${field} ${issue.message ?? 'is invalid'}` }
+}
+
 /**
  * The one error handler and the one 404 handler: every failure leaves as `{ error, code }`.
  * Server errors are logged with their details and answered without them (no stack, no SQL).
@@ -20,12 +34,17 @@ export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
       if (error instanceof HttpError) {
-        return reply.code(error.statusCode).send({ error: error.message, code: error.code })
+        const field = error.field === undefined ? {} : { field: error.field }
+        return reply.code(error.statusCode).send({ error: error.message, code: error.code, ...field })
       }
       if (isDatabaseUnavailable(error)) {
         request.log.warn({ err: error }, 'database unavailable')
         const unavailable = databaseUnavailable()
         return reply.code(unavailable.statusCode).header('retry-after', '2').send({ error: unavailable.message, code: unavailable.code })
+      }
+      if (error.validation) {
+        const { field, message } = describeValidationError(error.validation[0], error.message)
+        return reply.code(400).send({ error: message, code: 'INVALID_REQUEST', ...(field ? { field } : {}) })
       }
       const statusCode = error.statusCode ?? 500
       if (statusCode >= 400 && statusCode < 500) {

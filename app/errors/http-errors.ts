@@ -7,14 +7,16 @@ export class HttpError extends Error {
   constructor(
     readonly statusCode: number,
     readonly code: string,
-    message: string
+    message: string,
+    /** The request property the error concerns, so a form can show it beside that field. */
+    readonly field?: string
   ) {
     super(message)
     this.name = 'HttpError'
   }
 }
 
-export const badRequest = (code: string, message: string) => new HttpError(400, code, message)
+export const badRequest = (code: string, message: string, field?: string) => new HttpError(400, code, message, field)
 export const notFound = (code: string, message: string) => new HttpError(404, code, message)
 export const conflict = (code: string, message: string) => new HttpError(409, code, message)
 

@@ -1,5 +1,129 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import type { FastifySchemaValidationError } from 'fastify'
+import { Type } from 'typebox'
+import { describeValidationError } from '../errors/error-handler.js'
+import { commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
+import { badRequest, conflict, HttpError, notFound } from '../errors/http-errors.js'
+import { parseLaunchDate, startOfTodayUtc } from './launch-date.js'
+import {
+  FlightNumberParamsSchema,
+  LaunchSchema,
+  LaunchStatsSchema,
+  ListLaunchesQuerySchema,
+  ScheduleLaunchBodySchema
+} from './launch-schemas.js'
+import { abortLaunch, findLaunch, launchStats, listLaunches, scheduleLaunch } from './launches-queries.js'
 
-// PLACEHOLDER: replaced by the launches work.
-const launchesRoutes: FastifyPluginAsyncTypebox = async () => {}
+const MISSING_PROPERTY = 'Missing required launch property'
+
+/**
+ * The original API answered a missing (or empty) property with one fixed message; clients
+ * match on it, so the schema's required/minLength/pattern failures keep that wording.
+ */
+function scheduleValidationError(errors: FastifySchemaValidationError[]): HttpError {
+  const [first] = errors
+  const { field, message } = describeValidationError(first, 'Invalid launch')
+  if (first && ['required', 'minLength', 'pattern'].includes(first.keyword)) {
+    return badRequest('MISSING_LAUNCH_PROPERTY', MISSING_PROPERTY, field)
+  }
+  return badRequest('INVALID_REQUEST', message, field)
+}
+
+const launchNotFound = () => notFound('LAUNCH_NOT_FOUND', 'Launch not found')
+
+const abortErrors = {
+  not_found: launchNotFound,
+  already_aborted: () => conflict('LAUNCH_ALREADY_ABORTED', 'Launch is already aborted'),
+  already_flown: () => conflict('LAUNCH_ALREADY_FLOWN', 'Launch has already flown and cannot be aborted')
+}
+
+const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  app.get(
+    '/launches',
+    {
+      schema: {
+        summary: 'Launches sorted by flight number, paginated and filtered',
+        querystring: ListLaunchesQuerySchema,
+        response: {
+          200: { ...Type.Array(LaunchSchema), headers: Type.Object({ 'x-total-count': Type.Integer() }) },
+          ...commonErrorResponses
+        }
+      }
+    },
+    async (request, reply) => {
+      const { launches, total } = await listLaunches(app.db, request.query)
+      reply.header('x-total-count', total)
+      return launches
+    }
+  )
+
+  app.get(
+    '/launches/stats',
+    { schema: { summary: 'Launch counts per year and outcome', response: { 200: LaunchStatsSchema, ...commonErrorResponses } } },
+    async () => launchStats(app.db)
+  )
+
+  app.get(
+    '/launches/:id',
+    {
+      schema: {
+        summary: 'One launch by flight number',
+        params: FlightNumberParamsSchema,
+        response: { 200: LaunchSchema, 404: ErrorResponseSchema, ...commonErrorResponses }
+      }
+    },
+    async (request) => {
+      const launch = await findLaunch(app.db, request.params.id)
+      if (!launch) throw launchNotFound()
+      return launch
+    }
+  )
+
+  app.post(
+    '/launches',
+    {
+      schema: {
+        summary: 'Schedule a launch to a habitable planet',
+        body: ScheduleLaunchBodySchema,
+        response: { 201: LaunchSchema, ...commonErrorResponses }
+      },
+      schemaErrorFormatter: scheduleValidationError
+    },
+    async (request, reply) => {
+      const { mission, rocket, target } = request.body
+      const launchDate = parseLaunchDate(request.body.launchDate)
+      if (!launchDate) throw badRequest('INVALID_LAUNCH_DATE', 'Invalid launch date', 'launchDate')
+      if (launchDate < startOfTodayUtc()) {
+        throw badRequest('LAUNCH_DATE_IN_PAST', 'Launch date must be today or later', 'launchDate')
+      }
+      const launch = await scheduleLaunch(app.db, { mission: mission.trim(), rocket: rocket.trim(), target, launchDate })
+      if (!launch) throw badRequest('PLANET_NOT_FOUND', 'No matching planet found', 'target')
+      request.log.info({ flightNumber: launch.flightNumber, target }, 'launch scheduled')
+      return reply.code(201).header('location', `/v1/launches/${launch.flightNumber}`).send(launch)
+    }
+  )
+
+  app.delete(
+    '/launches/:id',
+    {
+      schema: {
+        summary: 'Abort an upcoming launch (the launch is kept, marked aborted)',
+        params: FlightNumberParamsSchema,
+        response: {
+          200: Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false }),
+          404: ErrorResponseSchema,
+          409: ErrorResponseSchema,
+          ...commonErrorResponses
+        }
+      }
+    },
+    async (request) => {
+      const result = await abortLaunch(app.db, request.params.id)
+      if (result !== 'aborted') throw abortErrors[result]()
+      request.log.info({ flightNumber: request.params.id }, 'launch aborted')
+      return { ok: true as const }
+    }
+  )
+}
+
 export default launchesRoutes

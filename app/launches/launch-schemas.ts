@@ -1,0 +1,84 @@
+import { Type, type Static } from 'typebox'
+
+const OutcomeSchema = Type.Union([
+  Type.Literal('upcoming'),
+  Type.Literal('success'),
+  Type.Literal('failure'),
+  Type.Literal('aborted'),
+  Type.Literal('unknown')
+])
+export type LaunchOutcome = Static<typeof OutcomeSchema>
+const SourceSchema = Type.Union([Type.Literal('mission_control'), Type.Literal('spacex')])
+
+/** Field names follow the original mission control API; outcome, source and abortedAt are additions. */
+export const LaunchSchema = Type.Object(
+  {
+    flightNumber: Type.Integer(),
+    mission: Type.String(),
+    rocket: Type.String(),
+    launchDate: Type.String({ format: 'date-time' }),
+    target: Type.Union([Type.String(), Type.Null()], { description: 'Kepler name of the destination; null for SpaceX launches' }),
+    customers: Type.Array(Type.String()),
+    upcoming: Type.Boolean(),
+    success: Type.Union([Type.Boolean(), Type.Null()], { description: 'null while the outcome is unknown' }),
+    outcome: OutcomeSchema,
+    source: SourceSchema,
+    abortedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+  },
+  { additionalProperties: false }
+)
+export type Launch = Static<typeof LaunchSchema>
+
+/** The most launches one page returns; also what a request without `limit` gets. */
+export const MAX_PAGE_SIZE = 1000
+
+export const ListLaunchesQuerySchema = Type.Object(
+  {
+    page: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 1 }),
+    limit: Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, default: MAX_PAGE_SIZE }),
+    upcoming: Type.Optional(Type.Boolean()),
+    source: Type.Optional(SourceSchema),
+    outcome: Type.Optional(OutcomeSchema),
+    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Text search over mission, rocket, target and customers' })),
+    order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc', description: 'By flight number' })
+  },
+  { additionalProperties: false }
+)
+export type ListLaunchesQuery = Static<typeof ListLaunchesQuerySchema>
+
+const requiredText = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+export const ScheduleLaunchBodySchema = Type.Object(
+  {
+    mission: requiredText,
+    rocket: requiredText,
+    target: requiredText,
+    launchDate: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'ISO 8601, or a date such as "January 4, 2030"' })
+  },
+  { additionalProperties: false }
+)
+export type ScheduleLaunchBody = Static<typeof ScheduleLaunchBodySchema>
+
+export const FlightNumberParamsSchema = Type.Object(
+  { id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Flight number' }) },
+  { additionalProperties: false }
+)
+
+export const LaunchStatsSchema = Type.Object(
+  {
+    years: Type.Array(
+      Type.Object(
+        {
+          year: Type.Integer(),
+          upcoming: Type.Integer(),
+          success: Type.Integer(),
+          failure: Type.Integer(),
+          aborted: Type.Integer(),
+          unknown: Type.Integer()
+        },
+        { additionalProperties: false }
+      )
+    )
+  },
+  { additionalProperties: false }
+)
+export type LaunchStats = Static<typeof LaunchStatsSchema>
