@@ -13,7 +13,8 @@ const SERIES: { outcome: Outcome; label: string }[] = [
 
 const WIDTH = 720
 const HEIGHT = 240
-const MARGIN = { top: 10, right: 8, bottom: 24, left: 40 }
+const MARGIN = { top: 10, right: 8, bottom: 30, left: 72 }
+const MAX_BAR_WIDTH = 48
 
 /** The smallest 1, 2 or 5 × 10ⁿ at or above value, so the axis ends on a round number. */
 function niceCeiling(value: number): number {
@@ -31,9 +32,10 @@ export function yearChart(years: YearStats[]): HTMLElement {
   const plotWidth = WIDTH - MARGIN.left - MARGIN.right
   const plotHeight = HEIGHT - MARGIN.top - MARGIN.bottom
   const slot = plotWidth / sorted.length
-  const barWidth = Math.max(2, slot * 0.7)
+  const barWidth = Math.min(MAX_BAR_WIDTH, Math.max(2, slot * 0.7))
   const y = (value: number) => MARGIN.top + plotHeight - (value / max) * plotHeight
-  const labelEvery = Math.ceil(sorted.length / 12)
+  // At most ~8 year labels, so they stay apart even when enlarged on a phone (styles.css).
+  const labelEvery = Math.ceil(sorted.length / 8)
 
   const ticks = [0, max / 2, max].map((value) =>
     svg(

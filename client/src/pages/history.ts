@@ -116,7 +116,7 @@ export const historyPage: Page = {
       }
       const first = (filters.page - 1) * PAGE_SIZE + 1
       const last = first + result.launches.length - 1
-      const text = `Showing ${formatNumber(first)}–${formatNumber(last)} of ${formatNumber(result.total)} launches`
+      const text = `Showing ${formatNumber(first)}–${formatNumber(last)} of ${formatNumber(result.total)} ${result.total === 1 ? 'launch' : 'launches'}`
       summary.textContent = text
       results.replaceChildren(
         dataTable('Launch history', columns, result.launches, (launch) => String(launch.flightNumber)),
