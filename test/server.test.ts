@@ -1,0 +1,52 @@
+// The service as a process: configuration errors, start-up on either database, graceful SIGTERM.
+import t from 'tap'
+import { openTestDatabase } from './helpers.js'
+import { serviceEnv, spawnService, waitUntilHealthy } from './support/service-process.js'
+
+// Each test starts a whole process (tsx compiles the service on the way): generous on a busy machine.
+t.setTimeout(300_000)
+
+t.test('a bad configuration value stops the process with one line naming the variable', async (t) => {
+  const service = spawnService(t, { PORT: '70000' })
+  const { code } = await service.exited
+  t.equal(code, 1)
+  t.equal(service.output(), 'mission-control: invalid configuration: PORT must be <= 65535 (got "70000")\n')
+})
+
+t.test('starts, says which database it uses, serves the planets and becomes healthy', async (t) => {
+  const url = process.env.TEST_DATABASE_URL ? (await openTestDatabase(t)).url : undefined
+  const service = spawnService(t, await serviceEnv(t, url))
+  const ms = await waitUntilHealthy(service)
+  t.comment(`start to healthy: ${Math.round(ms)} ms on ${url ? 'PostgreSQL' : 'PGlite'}`)
+  t.match(service.output(), url ? /using PostgreSQL at 127\.0\.0\.1:5432\/mission_control_test_/ : /using embedded PGlite in /)
+  t.notMatch(service.output(), /password/i)
+  const planets = await (await fetch(`${service.baseUrl}/v1/planets`)).json()
+  t.equal(planets.length, 8, 'the shipped habitable planets are there on a fresh database')
+  service.child.kill('SIGTERM')
+  t.match(await service.exited, { code: 0 })
+})
+
+t.test('SIGTERM lets in-flight requests finish, then exits within 10 s', async (t) => {
+  const url = process.env.TEST_DATABASE_URL ? (await openTestDatabase(t)).url : undefined
+  const service = spawnService(t, await serviceEnv(t, url))
+  await waitUntilHealthy(service)
+  const launchDate = `${new Date().getUTCFullYear() + 1}-01-01`
+  const inFlight = Array.from({ length: 40 }, (_, i) =>
+    fetch(`${service.baseUrl}/v1/launches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ mission: `Shutdown ${i}`, rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate })
+    }).then((response) => response.status)
+  )
+  // Let the requests reach the server before the signal.
+  await new Promise((resolve) => setTimeout(resolve, 30))
+  const signalled = performance.now()
+  service.child.kill('SIGTERM')
+  const statuses = await Promise.all(inFlight)
+  t.same(new Set(statuses), new Set([201]), 'every request in flight at SIGTERM completed')
+  const exit = await service.exited
+  const ms = performance.now() - signalled
+  t.equal(exit.code, 0)
+  t.ok(ms < 10_000, `exited ${Math.round(ms)} ms after SIGTERM`)
+  t.match(service.output(), /shutting down/)
+})
