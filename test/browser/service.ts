@@ -2,11 +2,12 @@
 // a child process on a free loopback port, on a private real PostgreSQL database when
 // TEST_DATABASE_URL is set, else on PGlite in a temporary DATA_DIR.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Kysely } from 'kysely'
+import { buildClient, DEFAULT_OUT_DIR } from '../../client/build.js'
 import { openDatabase } from '../../app/database/database.js'
 import type { Database } from '../../app/database/schema.js'
 import { openTestDatabase, silentLog, testConfig } from '../helpers.js'
@@ -28,6 +29,20 @@ export interface RunningService {
    * there the service is stopped for the write and started again on the same port.
    */
   writeDatabase(write: (db: Kysely<Database>) => Promise<void>): Promise<void>
+}
+
+/**
+ * Builds client-dist/ only when it is missing or older than a client source: CI has just run
+ * `npm run build`, and other test files (the EB bundle) read client-dist/ while this one runs.
+ */
+export async function ensureClientBuilt(): Promise<void> {
+  const built = await stat(path.join(DEFAULT_OUT_DIR, 'index.html')).catch(() => undefined)
+  if (built) {
+    const sources = await readdir(path.join(PROJECT_DIR, 'client'), { recursive: true, withFileTypes: true })
+    const times = await Promise.all(sources.filter((entry) => entry.isFile()).map(async (entry) => (await stat(path.join(entry.parentPath, entry.name))).mtimeMs))
+    if (Math.max(...times) <= built.mtimeMs) return
+  }
+  await buildClient()
 }
 
 async function freePort(): Promise<number> {
