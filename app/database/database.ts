@@ -4,6 +4,9 @@ import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/config.js'
 import type { Database } from './schema.js'
+import { DatabaseSecretReader, type DatabaseCredentials } from './credentials/database-secret.js'
+import { RotatingPool } from './credentials/rotating-pool.js'
+import { assertNoTlsInUrl, explainTlsFailure, tlsOptions } from './credentials/tls.js'
 import { DatabaseTimeoutError } from './unavailable.js'
 
 export type DatabaseKind = 'postgres' | 'pglite'
@@ -29,10 +32,25 @@ export type DatabaseConfig = Pick<
   | 'DATABASE_CONNECT_TIMEOUT_MS'
   | 'DATABASE_IDLE_TIMEOUT_MS'
   | 'DATABASE_STATEMENT_TIMEOUT_MS'
+  | 'DATABASE_SECRET_ID'
+  | 'DATABASE_HOST'
+  | 'DATABASE_PORT'
+  | 'DATABASE_NAME'
+  | 'DATABASE_SSL'
+  | 'DATABASE_SSL_CA_FILE'
+  | 'DATABASE_SECRET_REFRESH_SECONDS'
+  | 'AWS_REGION'
 >
 
-/** Opens PostgreSQL when DATABASE_URL is set, else the embedded PGlite under DATA_DIR. */
+/**
+ * Opens PostgreSQL with the credentials in Secrets Manager when DATABASE_SECRET_ID is set (AWS),
+ * with DATABASE_URL when that is set (local), else the embedded PGlite under DATA_DIR.
+ */
 export async function openDatabase(config: DatabaseConfig, log: FastifyBaseLogger): Promise<DatabaseHandle> {
+  if (config.DATABASE_SECRET_ID) {
+    if (config.DATABASE_URL) throw new Error('set DATABASE_SECRET_ID or DATABASE_URL, not both')
+    return openWithSecret(config.DATABASE_SECRET_ID, config, log)
+  }
   if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, config, log)
   return openPglite(config.DATA_DIR)
 }
@@ -58,10 +76,55 @@ export function createPostgresPool(poolConfig: pg.PoolConfig, config: DatabaseCo
   return pool
 }
 
-function openPostgres(url: string, config: DatabaseConfig, log: FastifyBaseLogger): DatabaseHandle {
-  const pool = createPostgresPool({ connectionString: url }, config, log)
+async function openPostgres(url: string, config: DatabaseConfig, log: FastifyBaseLogger): Promise<DatabaseHandle> {
+  // Without DATABASE_SSL the URL decides (e.g. ?sslmode=verify-full&sslrootcert=…); with it, the
+  // URL must not say anything about TLS, or pg would silently replace our `ssl` object.
+  const poolConfig: pg.PoolConfig = { connectionString: url }
+  if (config.DATABASE_SSL) {
+    assertNoTlsInUrl(url)
+    poolConfig.ssl = await tlsOptions(config.DATABASE_SSL, config.DATABASE_SSL_CA_FILE)
+  }
+  const pool = createPostgresPool(poolConfig, config, log)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return handle(db, 'postgres', describeUrl(url))
+}
+
+/** The production path: credentials from Secrets Manager, verified TLS, survives rotation. */
+async function openWithSecret(secretId: string, config: DatabaseConfig, log: FastifyBaseLogger): Promise<DatabaseHandle> {
+  const ssl = await tlsOptions(config.DATABASE_SSL ?? 'verify-full', config.DATABASE_SSL_CA_FILE)
+  const reader = new DatabaseSecretReader(
+    secretId,
+    { host: config.DATABASE_HOST, port: config.DATABASE_PORT, database: config.DATABASE_NAME },
+    config.AWS_REGION
+  )
+  let credentials: DatabaseCredentials
+  try {
+    credentials = await reader.read()
+  } catch (error) {
+    reader.destroy()
+    throw error
+  }
+  const server = describeServer(credentials)
+  const pool = new RotatingPool({
+    reader,
+    credentials,
+    createPool: ({ host, port, database, user, password }) =>
+      createPostgresPool({ host, port, database, user, password, ssl }, config, log),
+    explainFailure: (error, current) => explainTlsFailure(error, describeServer(current), config.DATABASE_SSL_CA_FILE),
+    describe: describeServer,
+    waitForCredentialsMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    refreshIntervalMs: config.DATABASE_SECRET_REFRESH_SECONDS * 1000,
+    log
+  })
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
+  return {
+    ...handle(db, 'postgres', `${server} (credentials from secret "${secretId}", TLS ${config.DATABASE_SSL ?? 'verify-full'})`),
+    unavailableReason: () => pool.unavailableReason()
+  }
+}
+
+function describeServer({ host, port, database }: Pick<DatabaseCredentials, 'host' | 'port' | 'database'>): string {
+  return `PostgreSQL at ${host}:${port}/${database}`
 }
 
 async function openPglite(dataDir: string): Promise<DatabaseHandle> {
