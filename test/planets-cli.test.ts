@@ -179,8 +179,12 @@ t.test('a failing, silent or unreachable archive exits 1 with one line', async (
     response.writeHead(200, { 'content-type': 'text/csv' })
     response.write('kepid,kepoi_name,kepler_name,koi_disposition,koi_period,koi_prad,koi_insol,koi_teq,koi_steff,koi_srad\n')
   })
-  const closed = await fakeArchive(t, () => {})
-  const closedServerUrl = closed.replace(/:\d+\//, ':1/')
+  // A port that was just free: nothing listens there any more.
+  const closedServer = createServer().listen(0, '127.0.0.1')
+  await once(closedServer, 'listening')
+  const closedServerUrl = `http://127.0.0.1:${(closedServer.address() as AddressInfo).port}/TAP/sync`
+  closedServer.close()
+  await once(closedServer, 'close')
 
   const cases: Array<[string, string]> = [
     [failing, `the Exoplanet Archive at ${failing} answered HTTP 500`],
