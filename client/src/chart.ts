@@ -24,6 +24,9 @@ function niceCeiling(value: number): number {
   return step * magnitude
 }
 
+// Axis ticks stay short (1.5K, 10K) so they fit the margin at phone size too.
+const compact = new Intl.NumberFormat('en-US', { notation: 'compact' })
+
 const total = (year: YearStats) => SERIES.reduce((sum, { outcome }) => sum + year[outcome], 0)
 
 export function yearChart(years: YearStats[]): HTMLElement {
@@ -42,7 +45,7 @@ export function yearChart(years: YearStats[]): HTMLElement {
       'g',
       {},
       svg('line', { class: 'axis', x1: MARGIN.left, x2: WIDTH - MARGIN.right, y1: y(value), y2: y(value) }),
-      svg('text', { class: 'tick', x: MARGIN.left - 6, y: y(value) + 3, 'text-anchor': 'end' }, formatNumber(value))
+      svg('text', { class: 'tick', x: MARGIN.left - 6, y: y(value) + 3, 'text-anchor': 'end' }, compact.format(value))
     )
   )
 
