@@ -1,0 +1,342 @@
+// An Elastic Beanstalk-like run of the bundle: unzip it, run its hooks in EB's order with the
+// environment the bundle defines, start the Procfile's web process, put a real nginx with EB's
+// layout and the bundle's .platform/nginx in front, and talk to it the way the ALB does.
+// PostgreSQL when TEST_DATABASE_URL is set (two "instances" migrate at once), PGlite otherwise.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { existsSync } from 'node:fs'
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { createServer, request, type IncomingHttpHeaders } from 'node:http'
+import { connect } from 'node:net'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { gunzipSync } from 'node:zlib'
+import pg from 'pg'
+import t from 'tap'
+import { databaseUrl, withAdminClient } from './helpers.js'
+import {
+  buildBundle,
+  bundleEnvironment,
+  extractZip,
+  fixtures,
+  freePort,
+  layOutNginx,
+  startNginx,
+  temporaryDirectory,
+  testNginxConfig,
+  waitFor
+} from './fixtures/eb/harness.js'
+
+// A production install and zip of ~5000 files before the run starts: longer than .taprc's default.
+t.setTimeout(300_000)
+
+const work = await temporaryDirectory(t, 'eb-run')
+const zipFile = path.join(work, 'bundle/app.zip')
+await buildBundle(zipFile)
+
+// --- the database the environment points at ---------------------------------------------------
+const onPostgres = Boolean(process.env.TEST_DATABASE_URL)
+const databaseEnvironment: Record<string, string> = {}
+if (onPostgres) {
+  const name = `eb_run_${randomBytes(4).toString('hex')}`
+  await withAdminClient((client) => client.query(`CREATE DATABASE ${name}`))
+  t.teardown(() => withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
+  databaseEnvironment.DATABASE_URL = databaseUrl(name)
+}
+
+// --- unzip → hooks → web process → nginx, timed like a deployment ----------------------------
+const startedAt = performance.now()
+const appDirectory = path.join(work, 'var/app/current')
+await extractZip(zipFile, appDirectory)
+const unzippedAt = performance.now()
+
+const bundlePort = (await bundleEnvironment(appDirectory)).PORT
+const appPort = await freePort()
+const nginxPort = await freePort()
+const environment: Record<string, string> = {
+  // What EB gives hooks and Procfile processes: PATH, HOME and the environment properties. The
+  // Node.js the tests run on stands in for the platform's.
+  PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
+  HOME: work,
+  ...(await bundleEnvironment(appDirectory)),
+  ...databaseEnvironment,
+  // Test-only: a free port instead of 8080, and no SpaceX (unreachable from here).
+  PORT: String(appPort),
+  SPACEX_SYNC_ON_START: 'false'
+}
+
+interface HookRun {
+  hook: string
+  code: number | null
+  output: string
+}
+
+/** One EB hook phase: every file of .platform/hooks/<phase>, in lexicographic order, from the app directory. */
+async function runHookPhase(phase: string): Promise<HookRun[]> {
+  const directory = path.join(appDirectory, '.platform/hooks', phase)
+  if (!existsSync(directory)) return []
+  const runs: HookRun[] = []
+  for (const hook of (await readdir(directory)).sort()) {
+    const child = spawn(path.join(directory, hook), [], { cwd: appDirectory, env: environment, stdio: ['ignore', 'pipe', 'pipe'] })
+    let output = ''
+    child.stdout.on('data', (chunk) => (output += chunk))
+    child.stderr.on('data', (chunk) => (output += chunk))
+    const [code] = (await once(child, 'exit')) as [number | null]
+    runs.push({ hook: `${phase}/${hook}`, code, output })
+    if (code !== 0) break
+  }
+  return runs
+}
+
+const prebuild = await runHookPhase('prebuild')
+// Two instances of a rolling deployment migrate the same database at the same moment; PGlite
+// is a single-process database, so it gets one.
+const predeploy = (await Promise.all((onPostgres ? [1, 2] : [1]).map(() => runHookPhase('predeploy')))).flat()
+const hooksDoneAt = performance.now()
+
+const procfile = await readFile(path.join(appDirectory, 'Procfile'), 'utf8')
+const webCommand = /^web:\s*(.+)$/m.exec(procfile)![1]!
+const serviceLog: string[] = []
+// `exec` so that the signal reaches node itself, as systemd's stop does on the instance.
+const service: ChildProcess = spawn('/bin/sh', ['-c', `exec ${webCommand}`], {
+  cwd: appDirectory,
+  env: environment,
+  stdio: ['ignore', 'pipe', 'pipe']
+})
+service.stdout!.on('data', (chunk) => serviceLog.push(String(chunk)))
+service.stderr!.on('data', (chunk) => serviceLog.push(String(chunk)))
+const serviceExit = once(service, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
+t.teardown(async () => {
+  if (service.exitCode === null && service.signalCode === null) {
+    service.kill('SIGKILL')
+    await serviceExit
+  }
+})
+
+const nginxPrefix = path.join(work, 'etc/nginx')
+const nginxConfFile = await layOutNginx({
+  bundleDirectory: appDirectory,
+  prefix: nginxPrefix,
+  listenPort: nginxPort,
+  appPort,
+  bundlePort: Number(bundlePort),
+  nginxConf: await readFile(path.join(appDirectory, '.platform/nginx/nginx.conf'), 'utf8')
+})
+const nginxCheck = await testNginxConfig(nginxPrefix, nginxConfFile)
+if (!nginxCheck.ok) throw new Error(`nginx -t failed:\n${nginxCheck.output}`)
+await startNginx(t, nginxPrefix, nginxConfFile, nginxPort)
+const postdeploy = await runHookPhase('postdeploy')
+
+interface Reply {
+  status: number
+  headers: IncomingHttpHeaders
+  body: Buffer
+}
+
+/** One HTTP request, nothing decoded (so compression stays visible). */
+function send(
+  port: number,
+  { method = 'GET', url, headers = {}, body }: { method?: string; url: string; headers?: Record<string, string>; body?: string }
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const outgoing = request({ host: '127.0.0.1', port, method, path: url, headers, agent: false }, (response) => {
+      const chunks: Buffer[] = []
+      response.on('data', (chunk: Buffer) => chunks.push(chunk))
+      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks) }))
+      response.on('error', reject)
+    })
+    outgoing.on('error', reject)
+    outgoing.end(body)
+  })
+}
+
+/** A request as the ALB forwards it from a client that used `scheme`. */
+const viaLoadBalancer = (scheme: 'http' | 'https', url: string, headers: Record<string, string> = {}) =>
+  send(nginxPort, {
+    url,
+    headers: { host: 'mission-control.example.com', 'x-forwarded-proto': scheme, 'x-forwarded-for': '203.0.113.7', ...headers }
+  })
+
+const health = await waitFor(async () => {
+  const reply = await send(nginxPort, { url: '/health', headers: { 'user-agent': 'ELB-HealthChecker/2.0' } })
+  if (reply.status !== 200) throw new Error(`/health answered ${reply.status}`)
+  return reply
+}, 60_000, 200).catch((error: Error) => {
+  throw new Error(`${error.message}\nservice output:\n${serviceLog.join('')}`)
+})
+const healthyAt = performance.now()
+const seconds = (from: number, to: number) => ((to - from) / 1000).toFixed(1)
+t.comment(
+  `EB-like run (${onPostgres ? 'PostgreSQL' : 'PGlite'}): unzip to healthy through nginx in ${seconds(startedAt, healthyAt)} s ` +
+    `(unzip ${seconds(startedAt, unzippedAt)} s, hooks ${seconds(unzippedAt, hooksDoneAt)} s, start to healthy ${seconds(hooksDoneAt, healthyAt)} s)`
+)
+
+t.test('hooks run in EB order and succeed, several instances at once', async (t) => {
+  t.same(prebuild, [], 'no prebuild hooks')
+  t.same(postdeploy, [], 'no postdeploy hooks')
+  t.equal(predeploy.length, onPostgres ? 2 : 1)
+  for (const run of predeploy) {
+    t.equal(run.code, 0, `${run.hook} exits 0${run.code === 0 ? '' : `:\n${run.output}`}`)
+    t.match(run.output, /database is up to date/, `${run.hook} migrated`)
+  }
+  if (!onPostgres) return
+  const client = new pg.Client({ connectionString: databaseEnvironment.DATABASE_URL })
+  await client.connect()
+  try {
+    const migrations = await client.query('SELECT name FROM kysely_migration')
+    const compiled = (await readdir(path.join(appDirectory, 'dist/migrations'))).filter((file) => file.endsWith('.js'))
+    t.equal(migrations.rowCount, compiled.length, 'every migration applied exactly once')
+    const planets = await client.query('SELECT count(*)::int AS total, count(DISTINCT kepler_name)::int AS distinct FROM planets')
+    t.ok(planets.rows[0].total > 0, 'the planet catalogue is seeded')
+    t.equal(planets.rows[0].total, planets.rows[0].distinct, 'and seeded once')
+  } finally {
+    await client.end()
+  }
+})
+
+t.test('/health answers 200 through nginx', async (t) => {
+  t.equal(health.status, 200)
+  t.match(JSON.parse(health.body.toString()), { status: String })
+  const direct = await send(nginxPort, { url: '/health' })
+  t.equal(direct.status, 200, 'also without any X-Forwarded-Proto (no load balancer in front)')
+})
+
+t.test('plain HTTP through the load balancer is redirected to HTTPS, the health checker never', async (t) => {
+  const redirected = await viaLoadBalancer('http', '/v1/planets?x=1')
+  t.equal(redirected.status, 301)
+  t.equal(redirected.headers.location, 'https://mission-control.example.com/v1/planets?x=1')
+  const dashboard = await viaLoadBalancer('http', '/')
+  t.equal(dashboard.status, 301)
+  for (const userAgent of ['ELB-HealthChecker/2.0', 'ELB-HealthChecker/1.0']) {
+    const checked = await viaLoadBalancer('http', '/health', { 'user-agent': userAgent })
+    t.equal(checked.status, 200, `${userAgent} gets the health answer`)
+  }
+})
+
+t.test('over HTTPS the dashboard and the API answer', async (t) => {
+  const dashboard = await viaLoadBalancer('https', '/')
+  t.equal(dashboard.status, 200, 'dashboard')
+  t.match(dashboard.headers['content-type'], /^text\/html/)
+  const planets = await viaLoadBalancer('https', '/v1/planets')
+  t.equal(planets.status, 200, 'API')
+  const list = JSON.parse(planets.body.toString()) as Array<{ keplerName: string }>
+  t.ok(list.length > 0 && typeof list[0]!.keplerName === 'string', 'planets from the migrated, seeded database')
+  const unknown = await viaLoadBalancer('https', '/v1/nothing-here')
+  t.equal(unknown.status, 404)
+  t.match(JSON.parse(unknown.body.toString()), { error: String, code: String }, "the service's error shape")
+})
+
+t.test('JSON is gzipped', async (t) => {
+  const reply = await viaLoadBalancer('https', '/v1/planets', { 'accept-encoding': 'gzip' })
+  t.equal(reply.status, 200)
+  t.equal(reply.headers['content-encoding'], 'gzip')
+  t.match(reply.headers.vary, /Accept-Encoding/i)
+  const json = JSON.parse(gunzipSync(reply.body).toString()) as unknown[]
+  t.ok(json.length > 0, 'decompresses to the planet list')
+  const identity = await viaLoadBalancer('https', '/v1/planets')
+  t.equal(identity.headers['content-encoding'], undefined, 'not for clients that do not ask')
+})
+
+t.test("bodies over the service's limit stop at nginx, in the service's error shape", async (t) => {
+  const tooLarge = await send(nginxPort, {
+    method: 'POST',
+    url: '/v1/launches',
+    headers: { 'x-forwarded-proto': 'https', 'content-type': 'application/json' },
+    body: JSON.stringify({ mission: 'x'.repeat(17 * 1024) })
+  })
+  t.equal(tooLarge.status, 413)
+  t.same(JSON.parse(tooLarge.body.toString()), { error: 'Request body is too large', code: 'PAYLOAD_TOO_LARGE' })
+})
+
+t.test('SIGTERM: the service finishes requests in flight and exits within 10 s', async (t) => {
+  const planets = JSON.parse((await viaLoadBalancer('https', '/v1/planets')).body.toString()) as Array<{ keplerName: string }>
+  const body = JSON.stringify({ mission: 'Shutdown drill', rocket: 'Explorer IS1', target: planets[0]!.keplerName, launchDate: '2031-01-04' })
+  // A request the service has started (headers read) whose body is still on its way.
+  const socket = connect(appPort, '127.0.0.1')
+  await once(socket, 'connect')
+  const chunks: Buffer[] = []
+  socket.on('data', (chunk: Buffer) => chunks.push(chunk))
+  const closed = once(socket, 'close')
+  socket.write(
+    `POST /v1/launches HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`
+  )
+  socket.write(body.slice(0, 10))
+  await sleep(300)
+  const signalledAt = performance.now()
+  service.kill('SIGTERM')
+  await sleep(500)
+  // Written, not ended: a half-closed socket is something neither nginx nor the ALB does.
+  socket.write(body.slice(10))
+  await closed
+  const response = Buffer.concat(chunks).toString()
+  t.match(response, /^HTTP\/1\.1 201 /, 'the request in flight completed')
+  t.match(response, /"mission":"Shutdown drill"/)
+  const [code, signal] = await serviceExit
+  const seconds = (performance.now() - signalledAt) / 1000
+  t.equal(code, 0, `exit code 0 (signal ${signal})`)
+  t.ok(seconds < 10, `exited ${seconds.toFixed(1)} s after SIGTERM`)
+  const refused = await send(appPort, { url: '/health' }).then(
+    () => false,
+    () => true
+  )
+  t.ok(refused, 'nothing listens afterwards')
+})
+
+t.test('server-sent events under /v1/events stream through nginx unbuffered', async (t) => {
+  // The service has no /v1/events route yet (live updates will add it): a stand-in on the
+  // service's port sends one event, then holds the stream open.
+  const upstream = createServer((incoming, response) => {
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' })
+    response.write(`data: ${JSON.stringify({ path: incoming.url })}\n\n`)
+    const timer = setTimeout(() => response.end('data: bye\n\n'), 3000)
+    response.on('close', () => clearTimeout(timer))
+  })
+  upstream.listen(appPort, '127.0.0.1')
+  await once(upstream, 'listening')
+  t.teardown(() => new Promise((resolve) => upstream.close(resolve)))
+
+  const started = performance.now()
+  const arrivals: Array<{ ms: number; text: string }> = []
+  const response = await new Promise<{ headers: IncomingHttpHeaders; status: number }>((resolve, reject) => {
+    const outgoing = request(
+      {
+        host: '127.0.0.1',
+        port: nginxPort,
+        path: '/v1/events?topic=launches',
+        headers: { 'x-forwarded-proto': 'https', 'accept-encoding': 'gzip' },
+        agent: false
+      },
+      (incoming) => {
+        incoming.on('data', (chunk: Buffer) => arrivals.push({ ms: performance.now() - started, text: chunk.toString() }))
+        incoming.on('end', () => resolve({ headers: incoming.headers, status: incoming.statusCode! }))
+      }
+    )
+    outgoing.on('error', reject)
+    outgoing.end()
+  })
+  t.equal(response.status, 200)
+  t.equal(response.headers['content-encoding'], undefined, 'not compressed (compression would hold events back)')
+  t.equal(arrivals[0]?.text, 'data: {"path":"/v1/events?topic=launches"}\n\n', 'the first event, as sent')
+  t.ok(arrivals[0]!.ms < 1000, `arrived after ${arrivals[0]!.ms.toFixed(0)} ms, before the stream ended`)
+  t.equal(arrivals.at(-1)?.text, 'data: bye\n\n')
+  t.ok(arrivals.at(-1)!.ms > 2500, 'the last one when the service sent it')
+})
+
+t.test("EB's default nginx.conf rejects gzip in conf.d/elasticbeanstalk, the reason nginx.conf is replaced", async (t) => {
+  const prefix = path.join(work, 'etc/nginx-default')
+  const confFile = await layOutNginx({
+    bundleDirectory: appDirectory,
+    prefix,
+    listenPort: nginxPort,
+    appPort,
+    bundlePort: Number(bundlePort),
+    nginxConf: await readFile(path.join(fixtures, 'nginx.conf'), 'utf8')
+  })
+  t.ok((await testNginxConfig(prefix, confFile)).ok, "EB's default accepts the bundle's conf.d files")
+  await mkdir(path.join(prefix, 'conf.d/elasticbeanstalk'), { recursive: true })
+  await writeFile(path.join(prefix, 'conf.d/elasticbeanstalk/gzip.conf'), 'gzip on;\n')
+  const withGzip = await testNginxConfig(prefix, confFile)
+  t.notOk(withGzip.ok)
+  t.match(withGzip.output, /"gzip" directive is duplicate/)
+})
