@@ -10,6 +10,7 @@ import t from 'tap'
 import type { Kysely } from 'kysely'
 import { openDatabase } from '../app/database/database.js'
 import type { Database } from '../app/database/schema.js'
+import { REQUIRED_COLUMNS } from '../app/planets/habitable-planets.js'
 import { openTestDatabase, silentLog, testConfig } from './helpers.js'
 import { fixture } from './fixtures/planets/planet-fixtures.js'
 
@@ -168,13 +169,18 @@ t.test('without --file it downloads the table from the TAP service', async (t) =
   t.match(rows[0]?.source, new RegExp(`^Kepler cumulative KOI table, NASA Exoplanet Archive TAP download at \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z \\(${archiveUrl}\\)$`))
 })
 
-t.test('a failing, silent or unreachable archive exits 1 with one line', async (t) => {
+t.test('a failing, silent, unreachable or wrong archive answer exits 1 with one line', async (t) => {
   const env = { DATA_DIR: t.testdir(), EXOPLANET_TIMEOUT_MS: '2000' }
   const failing = await fakeArchive(t, (_request, response) => {
     response.writeHead(500, { 'content-type': 'text/plain' })
     response.end('internal error')
   })
   const silent = await fakeArchive(t, () => {})
+  // Answers 200 with something that is not the table, and keeps the connection open.
+  const notTheTable = await fakeArchive(t, (_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/plain' })
+    response.write('Internal error: the cumulative table is being reloaded\n')
+  })
   const stalling = await fakeArchive(t, (_request, response) => {
     response.writeHead(200, { 'content-type': 'text/csv' })
     response.write('kepid,kepoi_name,kepler_name,koi_disposition,koi_period,koi_prad,koi_insol,koi_teq,koi_steff,koi_srad\n')
@@ -190,6 +196,7 @@ t.test('a failing, silent or unreachable archive exits 1 with one line', async (
     [failing, `the Exoplanet Archive at ${failing} answered HTTP 500`],
     [silent, `the Exoplanet Archive at ${silent} did not answer within 2000 ms`],
     [stalling, `the Exoplanet Archive at ${stalling} did not answer within 2000 ms`],
+    [notTheTable, `the header row lacks the required columns ${REQUIRED_COLUMNS.join(', ')} (found: Internal error: the cumulative table is being reloaded)`],
     [closedServerUrl, `cannot reach the Exoplanet Archive at ${closedServerUrl}: ECONNREFUSED`]
   ]
   for (const [url, message] of cases) {

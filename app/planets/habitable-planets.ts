@@ -2,6 +2,7 @@
 // archive's web interface with its `#` comment header, or from its TAP service without one) and
 // picks out the potentially habitable planets. Pure: no database, so the CLI can also write seed data.
 import { Transform, type Readable, type TransformCallback } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import { StringDecoder } from 'node:string_decoder'
 import { parse, CsvError } from 'csv-parse'
 
@@ -100,10 +101,6 @@ export async function readHabitablePlanets(input: Readable): Promise<HabitablePl
     relax_column_count: true,
     info: true
   })
-  input.on('error', (error) => parser.destroy(error))
-  input.pipe(commentHeader).pipe(parser)
-  commentHeader.on('error', (error) => parser.destroy(error))
-
   let columns: Record<Column, number> | undefined
   let headerLength = 0
   const counts: ImportCounts = { read: 0, kept: 0, rejected: 0, skipped: 0 }
@@ -114,8 +111,8 @@ export async function readHabitablePlanets(input: Readable): Promise<HabitablePl
     if (skippedExamples.length < MAX_SKIPPED_EXAMPLES) skippedExamples.push({ line, reason })
   }
 
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+  async function consumeRecords(records: AsyncIterable<ParsedRecord>): Promise<void> {
+    for await (const { record, info } of records) {
       if (!columns) {
         columns = headerColumns(record)
         headerLength = record.length
@@ -135,10 +132,27 @@ export async function readHabitablePlanets(input: Readable): Promise<HabitablePl
         else kept.set(verdict.planet.keplerName, { planet: verdict.planet, line: info.lines })
       }
     }
-  } catch (error) {
+  }
+
+  // Kept because pipeline reports its own AbortError when the consumer stops early.
+  let consumerError: unknown
+  try {
+    // pipeline: when reading stops early (bad header) every stream is destroyed, so a download's
+    // connection closes instead of idling with an unread body.
+    await pipeline(input, commentHeader, parser, async (records: AsyncIterable<ParsedRecord>) => {
+      try {
+        await consumeRecords(records)
+      } catch (error) {
+        consumerError = error
+        throw error
+      }
+    })
+  } catch (pipelineError) {
+    const error = consumerError ?? pipelineError
     if (error instanceof CsvError) throw new PlanetImportError(`malformed CSV: ${error.message}`)
     throw error
   }
+
   if (!columns) {
     throw new PlanetImportError(`the file has no header row (it is empty or holds only comments): expected the columns ${REQUIRED_COLUMNS.join(', ')}`)
   }
@@ -160,6 +174,12 @@ function headerColumns(header: string[]): Record<Column, number> {
     )
   }
   return Object.fromEntries(REQUIRED_COLUMNS.map((column) => [column, header.indexOf(column)])) as Record<Column, number>
+}
+
+/** csv-parse's output with `info: true`: the fields and where they were in the file. */
+interface ParsedRecord {
+  record: string[]
+  info: { lines: number }
 }
 
 type RowVerdict = { kind: 'kept'; planet: HabitablePlanet } | { kind: 'rejected' } | { kind: 'skipped'; reason: string }
