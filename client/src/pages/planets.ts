@@ -42,7 +42,7 @@ export const planetsPage: Page = {
       }
     }
     main.append(
-      pageHeader('Habitable planets', 'Confirmed Kepler planets with Earth-like insolation and a radius under 1.6 Earth radii; launches counts exclude aborted missions.'),
+      pageHeader('Habitable planets', 'Confirmed Kepler planets with Earth-like insolation and a radius under 1.6 Earth radii; launch counts exclude aborted missions.'),
       content
     )
     void load()

@@ -55,8 +55,7 @@ export const upcomingPage: Page = {
       try {
         await api.abort(launch.flightNumber)
         dialog.close()
-        announce(`Flight ${launch.flightNumber} aborted.`)
-        status.textContent = `Flight ${launch.flightNumber} (${launch.mission}) aborted.`
+        announce(`Flight ${launch.flightNumber} (${launch.mission}) aborted.`)
         await load()
       } catch (error) {
         dialogError.replaceChildren(h('p', { class: 'notice error' }, `Not aborted: ${errorMessage(error)}`))
