@@ -34,7 +34,9 @@ async function syncCli(env: Record<string, string>): Promise<CliRun> {
 }
 
 /** Where the CLI writes: the test PostgreSQL database, or a PGlite directory of its own. */
-async function cliDatabase(t: Parameters<typeof openTestDatabase>[0]) {
+async function cliDatabase(
+  t: Parameters<typeof openTestDatabase>[0]
+): Promise<{ env: Record<string, string>; storedSpacexCount(): Promise<number> }> {
   if (process.env.TEST_DATABASE_URL) {
     const { database, url } = await openTestDatabase(t)
     return { env: { DATABASE_URL: url as string }, storedSpacexCount: () => countSpacex(database.db) }

@@ -42,7 +42,7 @@ t.test('on listen the sync runs in the background: /health answers while SpaceX 
 
   const health = await fetch(`${address}/health`)
   t.equal(health.status, 200)
-  t.equal((await health.json()).status, 'ok')
+  t.equal(((await health.json()) as { status: string }).status, 'ok')
   t.equal(await storedSpacexCount(database), 0, 'nothing stored while SpaceX holds its answer')
 
   release()
