@@ -9,6 +9,9 @@ import { RotatingPool } from './credentials/rotating-pool.js'
 import { assertNoTlsInUrl, explainTlsFailure, tlsOptions } from './credentials/tls.js'
 import { DatabaseTimeoutError } from './unavailable.js'
 
+/** How long a request that needs a new connection waits for credentials that work. */
+const CREDENTIALS_WAIT_MS = 5000
+
 export type DatabaseKind = 'postgres' | 'pglite'
 
 /** An open database: the Kysely handle plus what the service needs to report on and close it. */
@@ -112,7 +115,9 @@ async function openWithSecret(secretId: string, config: DatabaseConfig, log: Fas
       createPostgresPool({ host, port, database, user, password, ssl }, config, log),
     explainFailure: (error, current) => explainTlsFailure(error, describeServer(current), config.DATABASE_SSL_CA_FILE),
     describe: describeServer,
-    waitForCredentialsMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    // A rotation changes the password some seconds before the secret (AWS's setSecret, then
+    // finishSecret): requests ride that out instead of failing; /health reports it meanwhile.
+    waitForCredentialsMs: Math.max(config.DATABASE_CONNECT_TIMEOUT_MS, CREDENTIALS_WAIT_MS),
     refreshIntervalMs: config.DATABASE_SECRET_REFRESH_SECONDS * 1000,
     log
   })

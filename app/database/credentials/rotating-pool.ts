@@ -33,9 +33,9 @@ export interface RotatingPoolOptions {
 
 const MAX_BACKOFF_MS = 10_000
 
-/** No pause before the first re-read after a rejection, then 0.5 s, 1 s, 2 s … up to 10 s. */
+/** No pause before the first re-read after a rejection, then 0.25 s, 0.5 s, 1 s … up to 10 s. */
 function backoffMs(failures: number): number {
-  return failures <= 1 ? 0 : Math.min(500 * 2 ** (failures - 2), MAX_BACKOFF_MS)
+  return failures <= 1 ? 0 : Math.min(250 * 2 ** (failures - 2), MAX_BACKOFF_MS)
 }
 
 function isPasswordRejected(error: unknown): boolean {
