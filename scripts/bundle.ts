@@ -97,6 +97,10 @@ async function installProductionDependencies(directory: string): Promise<void> {
   const partial = `${cached}.${process.pid}`
   await cp(nodeModules, partial, { recursive: true })
   await rename(partial, cached).catch(() => rm(partial, { recursive: true, force: true }))
+  // Trees for older lock files are never used again.
+  for (const stale of await readdir(path.dirname(cached))) {
+    if (stale !== key && !stale.includes('.')) await rm(path.join(path.dirname(cached), stale), { recursive: true, force: true })
+  }
 }
 
 function runNpmCi(directory: string): void {
@@ -152,6 +156,8 @@ const { values } = parseArgs({
 })
 const startedAt = Date.now()
 try {
+  // build/app.zip's files also stay unzipped next to it, in build/app/.
+  if (!values.out.endsWith('.zip')) throw new Error(`--out must name a .zip file (got ${values.out})`)
   const bundle = await createBundle({ zipFile: path.resolve(values.out), withRdsCa: !values['without-rds-ca'] })
   const megabytes = (bundle.bytes / 1024 / 1024).toFixed(1)
   process.stdout.write(
