@@ -68,6 +68,11 @@ async function rotatePassword(user: string, password: string): Promise<void> {
   await sleep(200)
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)] ?? 0
+}
+
 const selectOne = (database: DatabaseHandle) => sql<{ one: number }>`select 1 as one`.execute(database.db)
 
 t.test('concurrent rejections cause one re-read and one pool swap, and each statement is retried once', async (t) => {
@@ -187,8 +192,9 @@ t.test('under load: rotate the password, then the secret; every 201 is stored, f
 
   await sleep(2000)
   const readsBefore = reads()
+  await cluster.setPassword(name, `${name}-password-2`)
   const rotatedAt = Date.now()
-  await rotatePassword(name, `${name}-password-2`)
+  await cluster.terminateSessions(name)
   // In AWS the rotation function changes the password (setSecret), then moves AWSCURRENT (finishSecret).
   await sleep(800)
   secretsManager.putSecret(`prod/${name}`, { username: name, password: `${name}-password-2` })
@@ -198,8 +204,10 @@ t.test('under load: rotate the password, then the secret; every 201 is stored, f
   const ok = (outcome: Outcome) => outcome.status >= 200 && outcome.status < 300
   const failed = outcomes.filter((outcome) => !ok(outcome))
   const created = outcomes.filter((outcome) => outcome.status === 201)
-  const lastFailureEnd = Math.max(rotatedAt, ...failed.map((outcome) => outcome.ended))
   const afterRotation = outcomes.filter((outcome) => outcome.started >= rotatedAt)
+  // Recovered: the pool runs on the new credentials and no request fails any more.
+  const swappedAt = entries.find((entry) => entry.msg === SWAPPED)?.time as number
+  const recoveredAt = Math.max(swappedAt, ...failed.map((outcome) => outcome.ended))
   const figures = {
     requests: outcomes.length,
     answered2xx: outcomes.length - failed.length,
@@ -209,7 +217,9 @@ t.test('under load: rotate the password, then the secret; every 201 is stored, f
     retriedConnections: count(RETRIED),
     secretReads: reads() - readsBefore,
     passwordToSecretMs: secretChangedAt - rotatedAt,
-    rotationToRecoveryMs: lastFailureEnd - rotatedAt,
+    rotationToRecoveryMs: recoveredAt - rotatedAt,
+    secretToRecoveryMs: recoveredAt - secretChangedAt,
+    medianBeforeRotationMs: median(outcomes.filter((outcome) => outcome.ended < rotatedAt).map((outcome) => outcome.ended - outcome.started)),
     slowestRequestAfterRotationMs: Math.max(...afterRotation.map((outcome) => outcome.ended - outcome.started))
   }
   t.comment(`rotation under load: ${JSON.stringify(figures)}`)
@@ -217,7 +227,7 @@ t.test('under load: rotate the password, then the secret; every 201 is stored, f
   const { rows } = await cluster.admin('select flight_number from launches', [], name)
   const stored = new Set(rows.map((row) => row.flight_number as number))
   t.same(created.filter((outcome) => !stored.has(outcome.flightNumber as number)), [], 'every 201 is in the database')
-  t.ok(created.length >= 10, `${created.length} launches created`)
+  t.ok(created.length >= 5, `${created.length} launches created`)
   t.ok(failed.length <= 10, `failed requests stay within a handful: ${failed.length}`)
   t.ok(failed.every((outcome) => outcome.status === 503), 'failures are 503s')
   t.equal(count(REJECTED), 1, 'one rejection handled')
