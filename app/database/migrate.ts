@@ -18,9 +18,9 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   const resultSet = await migrator.migrateToLatest()
   if (resultSet.error) {
     const failed = resultSet.results?.find((result) => result.status === 'Error')
-    throw new Error(`migration ${failed?.migrationName ?? '(unknown)'} failed: ${errorMessage(resultSet.error)}`, {
-      cause: resultSet.error
-    })
+    // No failed migration means none ran: the database could not be reached or locked.
+    const what = failed ? `migration ${failed.migrationName} failed` : 'cannot apply migrations'
+    throw new Error(`${what}: ${errorMessage(resultSet.error)}`, { cause: resultSet.error })
   }
   return resultSet
 }
