@@ -176,10 +176,9 @@ t.test('a failing, silent, unreachable or wrong archive answer exits 1 with one 
     response.end('internal error')
   })
   const silent = await fakeArchive(t, () => {})
-  // Answers 200 with something that is not the table, and keeps the connection open.
   const notTheTable = await fakeArchive(t, (_request, response) => {
     response.writeHead(200, { 'content-type': 'text/plain' })
-    response.write('Internal error: the cumulative table is being reloaded\n')
+    response.end('Internal error: the cumulative table is being reloaded\n')
   })
   const stalling = await fakeArchive(t, (_request, response) => {
     response.writeHead(200, { 'content-type': 'text/csv' })
