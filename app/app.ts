@@ -48,6 +48,15 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
+  // While shutting down, answers to requests in flight close their keep-alive connection:
+  // otherwise the idle socket holds the server open until the keep-alive timeout.
+  let closing = false
+  app.addHook('preClose', async () => {
+    closing = true
+  })
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close')
+  })
 
   await app.register(errorHandler)
   await app.register(databasePlugin, { database })

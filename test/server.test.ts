@@ -31,19 +31,34 @@ t.test('SIGTERM lets in-flight requests finish, then exits within 10 s', async (
   const service = spawnService(t, await serviceEnv(t, url))
   await waitUntilHealthy(service)
   const launchDate = `${new Date().getUTCFullYear() + 1}-01-01`
-  const inFlight = Array.from({ length: 40 }, (_, i) =>
-    fetch(`${service.baseUrl}/v1/launches`, {
+  const encoder = new TextEncoder()
+  // Requests whose bodies are still arriving when the signal comes: accepted, unfinished work.
+  const slowRequests = Array.from({ length: 5 }, (_, i) => {
+    let body!: ReadableStreamDefaultController<Uint8Array>
+    const stream = new ReadableStream<Uint8Array>({ start: (controller) => void (body = controller) })
+    body.enqueue(encoder.encode(`{"mission": "Shutdown ${i}", `))
+    const status = fetch(`${service.baseUrl}/v1/launches`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ mission: `Shutdown ${i}`, rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate })
-    }).then((response) => response.status)
-  )
-  // Let the requests reach the server before the signal.
-  await new Promise((resolve) => setTimeout(resolve, 30))
+      body: stream,
+      duplex: 'half'
+    } as RequestInit).then((response) => response.status)
+    const finish = () => {
+      body.enqueue(encoder.encode(`"rocket": "Explorer IS1", "target": "Kepler-442 b", "launchDate": "${launchDate}"}`))
+      body.close()
+    }
+    return { status, finish }
+  })
+  const accepted = () => service.output().split('"incoming request"').length - 1
+  while (accepted() < slowRequests.length) await new Promise((resolve) => setTimeout(resolve, 20))
+
   const signalled = performance.now()
   service.child.kill('SIGTERM')
-  const statuses = await Promise.all(inFlight)
-  t.same(new Set(statuses), new Set([201]), 'every request in flight at SIGTERM completed')
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.equal(service.child.exitCode, null, 'still running while requests are in flight')
+  for (const request of slowRequests) request.finish()
+  const statuses = await Promise.all(slowRequests.map((request) => request.status))
+  t.same(statuses, [201, 201, 201, 201, 201], 'every request in flight at SIGTERM completed')
   const exit = await service.exited
   const ms = performance.now() - signalled
   t.equal(exit.code, 0)
