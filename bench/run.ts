@@ -4,11 +4,11 @@
 // (default postgres://postgres@127.0.0.1:5432/postgres); a scratch database is created and dropped.
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
 import pg from 'pg'
+import { freePort } from '../test/support/free-port.js'
 
 const root = path.resolve(import.meta.dirname, '..')
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
@@ -16,14 +16,6 @@ const SCRATCH = 'mission_control_bench'
 const LAUNCHES = 1000
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
 const CONNECTIONS = 100
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
 
 async function admin(sqlText: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl })

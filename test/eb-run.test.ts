@@ -20,13 +20,13 @@ import {
   bundleEnvironment,
   extractZip,
   fixtures,
-  freePort,
   layOutNginx,
   startNginx,
   temporaryDirectory,
   testNginxConfig,
   waitFor
 } from './fixtures/eb/harness.js'
+import { freePort } from './support/free-port.js'
 
 // A production install and zip of ~5000 files before the run starts: longer than .taprc's default.
 t.setTimeout(300_000)

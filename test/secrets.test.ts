@@ -7,7 +7,8 @@ import { sql } from 'kysely'
 import { openDatabase } from '../app/database/database.js'
 import { silentLog, testConfig } from './helpers.js'
 import { startFakeSecretsManager } from './support/fake-secrets-manager.js'
-import { freePort, startPostgresCluster } from './support/postgres-cluster.js'
+import { freePort } from './support/free-port.js'
+import { startPostgresCluster } from './support/postgres-cluster.js'
 
 const secretsManager = await startFakeSecretsManager(t)
 const cluster = await startPostgresCluster(t)

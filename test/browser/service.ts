@@ -1,16 +1,16 @@
 // The real service for browser tests: `node --import=tsx app/server.ts` (what `npm start` runs) as
 // a child process on a free loopback port, on a private real PostgreSQL database when
 // TEST_DATABASE_URL is set, else on PGlite in a temporary DATA_DIR.
-import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Kysely } from 'kysely'
 import { buildClient, DEFAULT_OUT_DIR } from '../../client/build.js'
-import { openDatabase } from '../../app/database/database.js'
+import { withDatabase } from '../../app/database/database.js'
 import type { Database } from '../../app/database/schema.js'
 import { openTestDatabase, silentLog, testConfig } from '../helpers.js'
+import { freePort } from '../support/free-port.js'
+import { spawnService, waitUntilHealthy, type ServiceProcess } from '../support/service-process.js'
 
 const PROJECT_DIR = path.resolve(import.meta.dirname, '../..')
 /** Generous: a cold PGlite start on a loaded CI machine takes tens of seconds. */
@@ -45,63 +45,27 @@ export async function ensureClientBuilt(): Promise<void> {
   await buildClient()
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-  })
-}
-
-async function waitUntilHealthy(origin: string, child: ChildProcess, output: () => string): Promise<void> {
-  const deadline = Date.now() + START_TIMEOUT_MS
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}:\n${output()}`)
-    try {
-      const response = await fetch(`${origin}/health`, { signal: AbortSignal.timeout(2000) })
-      if (response.ok) return
-    } catch {
-      // not listening yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 250))
-  }
-  throw new Error(`the service did not become healthy within ${START_TIMEOUT_MS} ms:\n${output()}`)
-}
-
-async function stopChild(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  child.kill('SIGTERM')
-  const forced = setTimeout(() => child.kill('SIGKILL'), 15_000)
-  await exited
+async function stop(service: ServiceProcess): Promise<void> {
+  if (service.child.exitCode !== null || service.child.signalCode !== null) return
+  service.child.kill('SIGTERM')
+  const forced = setTimeout(() => service.child.kill('SIGKILL'), 15_000)
+  await service.exited
   clearTimeout(forced)
 }
 
 export async function startService(t: Teardown): Promise<RunningService> {
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
-  const { DATABASE_URL: _ignored, ...inherited } = process.env
-  const env: NodeJS.ProcessEnv = { ...inherited, PORT: String(port), HOST: '127.0.0.1', SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'warn' }
+  const env: Record<string, string> = { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }
 
   let kind: RunningService['kind']
   let writeDatabase: RunningService['writeDatabase']
-  let child: ChildProcess | undefined
-  let output = ''
+  let service: ServiceProcess | undefined
 
   const start = async () => {
-    output = ''
-    const started = spawn(process.execPath, ['--import=tsx', 'app/server.ts'], { cwd: PROJECT_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] })
-    child = started
-    started.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    started.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-    await waitUntilHealthy(origin, started, () => output)
+    service = spawnService(t, env)
+    await waitUntilHealthy(service, START_TIMEOUT_MS)
   }
-  t.teardown(async () => {
-    if (child) await stopChild(child)
-  })
 
   if (process.env.TEST_DATABASE_URL) {
     kind = 'postgres'
@@ -114,13 +78,8 @@ export async function startService(t: Teardown): Promise<RunningService> {
     env.DATA_DIR = dataDir
     t.teardown(() => rm(dataDir, { recursive: true, force: true }))
     writeDatabase = async (write) => {
-      if (child) await stopChild(child)
-      const database = await openDatabase(testConfig({ DATA_DIR: dataDir }), silentLog)
-      try {
-        await write(database.db)
-      } finally {
-        await database.destroy()
-      }
+      if (service) await stop(service)
+      await withDatabase(testConfig({ DATA_DIR: dataDir }), silentLog, (database) => write(database.db))
       await start()
     }
   }

@@ -3,11 +3,11 @@
 // connects over the Unix socket (trust), so it can change passwords and stop the server.
 import { execFile } from 'node:child_process'
 import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
+import { freePort } from './free-port.js'
 
 const run = promisify(execFile)
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'
@@ -43,15 +43,6 @@ export interface PostgresCluster {
   restart(): Promise<void>
   /** Stops the server and deletes its directory; registered as teardown by startPostgresCluster. */
   destroy(): Promise<void>
-}
-
-/** A free TCP port on 127.0.0.1 (closed again before PostgreSQL binds it). */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 async function openssl(args: string[]): Promise<void> {

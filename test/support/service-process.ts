@@ -4,7 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import { freePort } from './postgres-cluster.js'
+import { freePort } from './free-port.js'
 
 interface Teardown {
   teardown(fn: () => unknown): void
