@@ -2,7 +2,7 @@
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig, type Config } from './config/config.js'
+import { ConfigError, failureMessage, loadConfig, type Config } from './config/config.js'
 import { openDatabase } from './database/database.js'
 import { loggerOptions } from './logger.js'
 import { prepareDatabase } from './prepare-database.js'
@@ -12,7 +12,7 @@ function readConfigOrExit(): Config {
     return loadConfig()
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error
-    process.stderr.write(`mission-control: invalid configuration: ${error.message}\n`)
+    process.stderr.write(`mission-control: ${failureMessage(error)}\n`)
     process.exit(1)
   }
 }

@@ -60,6 +60,12 @@ export type Config = Static<typeof ConfigSchema>
 
 export class ConfigError extends Error {}
 
+/** The one line a command prints when it fails: configuration errors say that they are. */
+export function failureMessage(error: unknown): string {
+  if (error instanceof ConfigError) return `invalid configuration: ${error.message}`
+  return error instanceof Error ? error.message : String(error)
+}
+
 interface AjvError {
   instancePath: string
   keyword: string

@@ -58,6 +58,20 @@ export async function openDatabase(config: DatabaseConfig, log: FastifyBaseLogge
   return openPglite(config.DATA_DIR)
 }
 
+/** For commands: opens the configured database, runs `work` on it and always closes it. */
+export async function withDatabase<T>(
+  config: DatabaseConfig,
+  log: FastifyBaseLogger,
+  work: (database: DatabaseHandle) => Promise<T>
+): Promise<T> {
+  const database = await openDatabase(config, log)
+  try {
+    return await work(database)
+  } finally {
+    await database.destroy()
+  }
+}
+
 export function createPostgresPool(poolConfig: pg.PoolConfig, config: DatabaseConfig, log: FastifyBaseLogger): pg.Pool {
   const pool = new pg.Pool({
     application_name: 'mission-control',

@@ -4,8 +4,8 @@
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { pino } from 'pino'
-import { ConfigError, loadConfig, type Config } from '../config/config.js'
-import { openDatabase } from '../database/database.js'
+import { failureMessage, loadConfig, type Config } from '../config/config.js'
+import { withDatabase } from '../database/database.js'
 import { migrateToLatest } from '../database/migrate.js'
 import { loggerOptions } from '../logger.js'
 import { planetSeed } from './planet-seed.js'
@@ -41,14 +41,11 @@ function printReading(reading: SourcedReading): void {
 async function importIntoDatabase(config: Config, reading: SourcedReading): Promise<void> {
   // Warnings only, on stderr: stdout carries the counts.
   const log = pino(loggerOptions('warn', false), pino.destination(2))
-  const database = await openDatabase(config, log)
-  try {
+  await withDatabase(config, log, async (database) => {
     await migrateToLatest(database.db)
     const { inserted, updated } = await savePlanets(database.db, reading.planets, reading.source)
     console.log(`saved ${reading.planets.length} planets into ${database.description}: ${inserted} new, ${updated} updated`)
-  } finally {
-    await database.destroy()
-  }
+  })
 }
 
 async function main(): Promise<void> {
@@ -73,8 +70,7 @@ async function main(): Promise<void> {
 try {
   await main()
 } catch (error) {
-  const message = error instanceof ConfigError ? `invalid configuration: ${error.message}` : (error as Error).message
-  process.stderr.write(`planets:import failed: ${message}\n`)
+  process.stderr.write(`planets:import failed: ${failureMessage(error)}\n`)
   if (error instanceof UsageError) process.stderr.write(`${USAGE}\n`)
   process.exitCode = 1
 }

@@ -2,8 +2,8 @@
 // logging each page and the final counts. Safe next to running instances (the sync takes an
 // advisory lock); exits non-zero with one line naming the failure.
 import { pino } from 'pino'
-import { ConfigError, loadConfig } from '../config/config.js'
-import { openDatabase } from '../database/database.js'
+import { failureMessage, loadConfig } from '../config/config.js'
+import { withDatabase } from '../database/database.js'
 import { migrateToLatest } from '../database/migrate.js'
 import { loggerOptions } from '../logger.js'
 import { syncSpacexLaunches } from './spacex-sync.js'
@@ -11,8 +11,7 @@ import { syncSpacexLaunches } from './spacex-sync.js'
 const log = pino(loggerOptions('info'))
 try {
   const config = loadConfig()
-  const database = await openDatabase(config, log)
-  try {
+  await withDatabase(config, log, async (database) => {
     await migrateToLatest(database.db)
     log.info(`syncing SpaceX launches from ${config.SPACEX_API_URL} into ${database.description}`)
     const { skippedLaunches, ...counts } = await syncSpacexLaunches(database.db, {
@@ -26,11 +25,8 @@ try {
       counts,
       `SpaceX sync done: ${counts.inserted} inserted, ${counts.updated} updated, ${counts.unchanged} unchanged, ${counts.skipped} skipped`
     )
-  } finally {
-    await database.destroy()
-  }
+  })
 } catch (error) {
-  const message = error instanceof ConfigError ? `invalid configuration: ${error.message}` : (error as Error).message
-  log.fatal(`spacex:sync failed: ${message}`)
+  log.fatal(`spacex:sync failed: ${failureMessage(error)}`)
   process.exitCode = 1
 }
