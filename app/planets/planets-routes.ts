@@ -2,24 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
 import { commonErrorResponses } from '../errors/error-schema.js'
+import { PlanetSchema } from './planet-schemas.js'
 
-const NullableNumber = Type.Union([Type.Number(), Type.Null()])
-
-const PlanetSchema = Type.Object(
-  {
-    keplerName: Type.String(),
-    koiName: Type.Union([Type.String(), Type.Null()]),
-    kepid: Type.Union([Type.Integer(), Type.Null()]),
-    radiusEarth: Type.Number({ description: 'Planet radius in Earth radii' }),
-    insolationEarth: Type.Number({ description: 'Stellar flux received, in Earth fluxes' }),
-    orbitalPeriodDays: NullableNumber,
-    equilibriumTempK: NullableNumber,
-    starTempK: NullableNumber,
-    starRadiusSolar: NullableNumber,
-    launchCount: Type.Integer({ minimum: 0, description: 'Launches targeting the planet that are not aborted' })
-  },
-  { additionalProperties: false }
-)
 
 /** GET /planets: the habitable planet catalogue, the destinations a launch may target. */
 const planetsRoutes: FastifyPluginAsyncTypebox = async (app) => {

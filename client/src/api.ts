@@ -1,35 +1,12 @@
 // The v1 API as the dashboard uses it. Every failure becomes an ApiError the pages can show.
+// The wire types come from the service's own route schemas (type-only: nothing is bundled).
+import type { Launch, LaunchOutcome, LaunchStats, ScheduleLaunchBody } from '../../app/launches/launch-schemas.js'
+import type { Planet } from '../../app/planets/planet-schemas.js'
 
-export interface Planet {
-  keplerName: string
-  koiName: string | null
-  kepid: number | null
-  radiusEarth: number
-  insolationEarth: number
-  orbitalPeriodDays: number | null
-  equilibriumTempK: number | null
-  starTempK: number | null
-  starRadiusSolar: number | null
-  launchCount: number
-}
-
-export type Outcome = 'upcoming' | 'success' | 'failure' | 'aborted' | 'unknown'
-
-export interface Launch {
-  flightNumber: number
-  mission: string
-  rocket: string
-  launchDate: string
-  target: string | null
-  customers: string[]
-  upcoming: boolean
-  success: boolean | null
-  outcome: Outcome
-  source: 'mission_control' | 'spacex'
-  abortedAt: string | null
-}
-
-export type YearStats = { year: number } & Record<Outcome, number>
+export type { Launch, Planet }
+export type Outcome = LaunchOutcome
+export type YearStats = LaunchStats['years'][number]
+export type NewLaunch = ScheduleLaunchBody
 
 export interface LaunchQuery {
   page: number
@@ -43,13 +20,6 @@ export interface LaunchQuery {
 export interface LaunchPage {
   launches: Launch[]
   total: number
-}
-
-export interface NewLaunch {
-  mission: string
-  rocket: string
-  target: string
-  launchDate: string
 }
 
 const TIMEOUT_MS = 15_000
