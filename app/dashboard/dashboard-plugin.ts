@@ -5,6 +5,7 @@ import fp from 'fastify-plugin'
 import type { FastifyReply } from 'fastify'
 import { ErrorResponseSchema } from '../errors/error-schema.js'
 import { HttpError } from '../errors/http-errors.js'
+import { projectDirectory } from '../project-directory.js'
 
 /** The client-side routes: a reload or a shared link on any of them must get the app back. */
 export const DASHBOARD_PAGES = ['/', '/launch', '/upcoming', '/history', '/planets'] as const
@@ -32,17 +33,6 @@ const ONE_YEAR_IMMUTABLE = 'public, max-age=31536000, immutable'
 export interface DashboardOptions {
   /** The built dashboard (`npm run build` writes it); defaults to client-dist/ in the project. */
   root?: string
-}
-
-/** The project directory, found from this file whether it runs from app/ (tsx) or dist/app/ (tsc). */
-function projectDirectory(): string {
-  let directory = import.meta.dirname
-  while (!existsSync(path.join(directory, 'package.json'))) {
-    const parent = path.dirname(directory)
-    if (parent === directory) throw new Error(`no package.json above ${import.meta.dirname}`)
-    directory = parent
-  }
-  return directory
 }
 
 function setPageHeaders(reply: FastifyReply): void {

@@ -4,7 +4,6 @@ import { Type } from 'typebox'
 import { commonErrorResponses } from '../errors/error-schema.js'
 import { PlanetSchema } from './planet-schemas.js'
 
-
 /** GET /planets: the habitable planet catalogue, the destinations a launch may target. */
 const planetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
