@@ -1,6 +1,6 @@
 // Shared test plumbing: a private database per test file (so files run in parallel) and an app
 // built on it. TEST_DATABASE_URL selects a real PostgreSQL; without it each file gets PGlite.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { FastifyInstance } from 'fastify'
@@ -10,8 +10,14 @@ import { buildApp } from '../app/app.js'
 import { loadConfig, type Config } from '../app/config/config.js'
 import { openDatabase, wrapPglite, type DatabaseHandle } from '../app/database/database.js'
 
-/** The database every per-file database is cloned from (see test/setup/prepare-databases.ts). */
-export const TEMPLATE_DATABASE = 'mission_control_test_template'
+/**
+ * The database every per-file database is cloned from (see test/setup/prepare-databases.ts). Named
+ * after the checkout, so two checkouts testing against one server never drop each other's template.
+ */
+export const TEMPLATE_DATABASE = `mission_control_test_template_${createHash('sha256')
+  .update(path.resolve(import.meta.dirname, '..'))
+  .digest('hex')
+  .slice(0, 8)}`
 
 /** The migrated, seeded PGlite data directory every per-file PGlite database starts from. */
 export const PGLITE_TEMPLATE = path.resolve(import.meta.dirname, '../.tap/pglite-template.tar')
