@@ -60,6 +60,31 @@ t.test('the first sync stores every launch the table can hold and maps its field
   t.equal(falconSat.aborted_at, null)
 })
 
+t.test('a sync is on record and announces every launch it wrote, then its counts', async (t) => {
+  const { database } = await openTestDatabase(t)
+  const fake = await startFakeSpacex(t)
+  await sync(database.db, fake)
+  await sync(database.db, fake)
+
+  const audit = await database.db.selectFrom('audit_events').select(['action', 'actor_type', 'system_name', 'details']).orderBy('id').execute()
+  t.match(audit, [
+    { action: 'spacex.synced', actor_type: 'system', system_name: 'spacex-sync', details: { fetched: 10, inserted: 8, skipped: 2, apiUrl: fake.url } },
+    { action: 'spacex.synced', details: { inserted: 0, updated: 0, unchanged: 8 } }
+  ])
+  const events = await database.db.selectFrom('change_events').select(['type', 'payload']).orderBy('id').execute()
+  const launchEvents = events.filter((event) => event.type === 'launch').map((event) => event.payload as { change: string; launch: { flightNumber: number; source: string } })
+  t.same(
+    launchEvents.map((event) => [event.change, event.launch.flightNumber, event.launch.source]),
+    [1, 2, 3, 4, 120, 186, 187, 205].map((flightNumber) => ['synced', flightNumber, 'spacex']),
+    'the first sync announces each launch it stored, as the API shows it'
+  )
+  t.match(
+    events.filter((event) => event.type === 'sync').map((event) => event.payload),
+    [{ inserted: 8 }, { inserted: 0, unchanged: 8 }],
+    'each sync announces its counts; the second wrote no launch'
+  )
+})
+
 t.test('a second identical sync changes nothing, not even updated_at', async (t) => {
   const { database } = await openTestDatabase(t)
   const fake = await startFakeSpacex(t)
