@@ -146,6 +146,21 @@ t.test('launches scheduled here are never touched', async (t) => {
   t.equal(before[0]?.flight_number, 1000)
 })
 
+t.test('a SpaceX launch aborted before that was refused is set back to what SpaceX says, and the sync succeeds', async (t) => {
+  const { database } = await openTestDatabase(t)
+  const fake = await startFakeSpacex(t)
+  await sync(database.db, fake)
+  await database.db
+    .updateTable('launches')
+    .set({ status: 'aborted', aborted_at: new Date() })
+    .where('flight_number', '=', 205)
+    .execute()
+  const result = await sync(database.db, fake)
+  t.match(result, { inserted: 0, updated: 1, unchanged: 7 })
+  const row = await database.db.selectFrom('launches').select(['status', 'aborted_at']).where('flight_number', '=', 205).executeTakeFirstOrThrow()
+  t.same(row, { status: 'upcoming', aborted_at: null })
+})
+
 t.test('pages are followed until the last one', async (t) => {
   const { database } = await openTestDatabase(t)
   const fake = await startFakeSpacex(t, generatedData(250))
