@@ -73,7 +73,7 @@ export const DEFAULT_CONFIG: MissionControlConfig = {
   databaseName: 'mission_control',
   wafRateLimitPer5Minutes: 1000,
   alarmEmail: 'ops@example.com',
-  monthlyBudgetUsd: 200,
+  monthlyBudgetUsd: 250,
 };
 
 /** Keys without a default: when absent, infra derives them (see their comments). */
