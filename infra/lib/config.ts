@@ -2,7 +2,7 @@ import type { App } from 'aws-cdk-lib';
 
 /**
  * Every deployment-specific value, read from CDK context (`cdk.json` "context" or `-c key=value`).
- * Defaults are placeholders that let `cdk synth` run offline; README.md lists them.
+ * Defaults are placeholders that let `cdk synth` run offline; docs/infrastructure.md lists them.
  */
 export interface MissionControlConfig {
   readonly account: string;

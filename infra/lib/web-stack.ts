@@ -41,7 +41,7 @@ export const APPLICATION_VERSIONS_KEPT = 50;
  * The Elastic Beanstalk application and environment, its certificate, DNS name and WAF.
  * Settings shared by every environment live in the bundle's .ebextensions; anything set here
  * overrides them, so only environment-specific settings (plus the few that must hold from
- * creation, before any bundle is deployed; see README) are given.
+ * creation, before any bundle is deployed; see docs/infrastructure.md) are given.
  */
 export class WebStack extends Stack {
   readonly application: elasticbeanstalk.CfnApplication;
@@ -81,16 +81,17 @@ export class WebStack extends Stack {
       role: this.instanceRole,
     });
 
-    const serviceRole = (this.serviceRole = new iam.Role(this, 'ServiceRole', {
+    const serviceRole = new iam.Role(this, 'ServiceRole', {
       assumedBy: new iam.ServicePrincipal('elasticbeanstalk.amazonaws.com', {
         conditions: { StringEquals: { 'sts:ExternalId': 'elasticbeanstalk' } },
       }),
-      description: 'Elastic Beanstalk service role: enhanced health and managed platform updates',
+      description: 'Elastic Beanstalk service role: enhanced health, health streaming, managed updates, version lifecycle',
       managedPolicies: [
         iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSElasticBeanstalkEnhancedHealth'),
         iam.ManagedPolicy.fromAwsManagedPolicyName('AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy'),
       ],
-    }));
+    });
+    this.serviceRole = serviceRole;
     // Health streaming (.ebextensions/05-logs.config) writes with the service role; a custom one
     // needs these three actions. EB Developer Guide, "Streaming Elastic Beanstalk environment
     // health information to Amazon CloudWatch Logs", narrowed to this environment's log group.
@@ -99,7 +100,12 @@ export class WebStack extends Stack {
       new iam.PolicyStatement({
         actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
         resources: [
-          this.formatArn({ service: 'logs', resource: 'log-group', resourceName: `${healthLogGroupName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+          this.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: `${healthLogGroupName}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
         ],
       }),
     );
@@ -123,7 +129,7 @@ export class WebStack extends Stack {
       environmentName: config.environmentName,
       cnamePrefix: config.environmentName,
       platformArn: new RecommendedPlatformVersion(this, 'Platform', { branchName: config.platformBranch }).platformArn,
-      // No versionLabel: the pipeline owns versions; EB starts with its sample app (README).
+      // No versionLabel: the pipeline owns versions; EB starts with its sample app (docs/infrastructure.md).
       optionSettings: toOptionSettings({
         'aws:ec2:vpc': {
           VPCId: props.vpc.vpcId,
