@@ -8,7 +8,10 @@ import { withDatabase } from './database.js'
 
 const log = pino(loggerOptions('info'))
 try {
-  await withDatabase(loadConfig(), log, async (database) => {
+  const config = loadConfig()
+  // Migrations run as the schema's owner when it has its own secret; the service keeps the app role.
+  const secretId = config.DATABASE_MIGRATION_SECRET_ID ?? config.DATABASE_SECRET_ID
+  await withDatabase({ ...config, DATABASE_SECRET_ID: secretId }, log, async (database) => {
     log.info(`migrating ${database.description}`)
     await prepareDatabase(database.db, log)
   })
