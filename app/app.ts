@@ -9,6 +9,7 @@ import planetsRoutes from './planets/planets-routes.js'
 import launchesRoutes from './launches/launches-routes.js'
 import spacexSyncPlugin from './spacex/spacex-sync-plugin.js'
 import dashboardPlugin from './dashboard/dashboard-plugin.js'
+import openapiPlugin from './openapi/openapi-plugin.js'
 import { requestId } from './logger.js'
 import { validatorCompiler } from './validation.js'
 
@@ -59,6 +60,8 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   })
 
   await app.register(errorHandler)
+  // Before the routes: the OpenAPI document is collected from the routes as they are added.
+  await app.register(openapiPlugin)
   await app.register(databasePlugin, { database })
   await app.register(healthRoutes)
   await app.register(planetsRoutes, { prefix: '/v1' })

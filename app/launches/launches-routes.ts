@@ -2,8 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifySchemaValidationError } from 'fastify'
 import { Type } from 'typebox'
 import { describeValidationError } from '../errors/error-handler.js'
-import { commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
-import { badRequest, conflict, HttpError, notFound } from '../errors/http-errors.js'
+import { commonErrorResponses, errorResponse } from '../errors/error-schema.js'
+import { badRequest, conflict, HttpError, invalidJson, notFound } from '../errors/http-errors.js'
 import { parseLaunchDate, startOfTodayUtc } from './launch-date.js'
 import {
   FlightNumberParamsSchema,
@@ -30,6 +30,11 @@ function scheduleValidationError(errors: FastifySchemaValidationError[]): HttpEr
 }
 
 const launchNotFound = () => notFound('LAUNCH_NOT_FOUND', 'Launch not found')
+const invalidLaunchDate = () => badRequest('INVALID_LAUNCH_DATE', 'Invalid launch date', 'launchDate')
+const launchDateInPast = () => badRequest('LAUNCH_DATE_IN_PAST', 'Launch date must be today or later', 'launchDate')
+const planetNotFound = () => badRequest('PLANET_NOT_FOUND', 'No matching planet found', 'target')
+/** What an out-of-range flight number gets (a validation error), as an example for the document. */
+const invalidFlightNumber = badRequest('INVALID_REQUEST', 'id must be >= 1', 'id')
 
 const abortErrors = {
   not_found: launchNotFound,
@@ -45,8 +50,12 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Launches sorted by flight number, paginated and filtered',
         querystring: ListLaunchesQuerySchema,
         response: {
-          200: { ...Type.Array(LaunchSchema), headers: Type.Object({ 'x-total-count': Type.Integer() }) },
-          ...commonErrorResponses
+          200: {
+            ...Type.Array(LaunchSchema),
+            headers: { 'x-total-count': Type.Integer({ description: 'Launches matching the filters, on all pages' }) }
+          },
+          ...commonErrorResponses,
+          400: errorResponse(badRequest('INVALID_REQUEST', 'limit must be <= 1000', 'limit'))
         }
       }
     },
@@ -69,7 +78,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'One launch by flight number',
         params: FlightNumberParamsSchema,
-        response: { 200: LaunchSchema, 404: ErrorResponseSchema, ...commonErrorResponses }
+        response: { 200: LaunchSchema, 404: errorResponse(launchNotFound()), ...commonErrorResponses, 400: errorResponse(invalidFlightNumber) }
       }
     },
     async (request) => {
@@ -85,19 +94,28 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Schedule a launch to a habitable planet',
         body: ScheduleLaunchBodySchema,
-        response: { 201: LaunchSchema, ...commonErrorResponses }
+        response: {
+          201: { ...LaunchSchema, headers: { location: Type.String({ description: 'The new launch, /v1/launches/{flightNumber}' }) } },
+          ...commonErrorResponses,
+          400: errorResponse(
+            badRequest('MISSING_LAUNCH_PROPERTY', MISSING_PROPERTY, 'mission'),
+            invalidLaunchDate(),
+            launchDateInPast(),
+            planetNotFound(),
+            badRequest('INVALID_REQUEST', 'mission must NOT have more than 100 characters', 'mission'),
+            invalidJson()
+          )
+        }
       },
       schemaErrorFormatter: scheduleValidationError
     },
     async (request, reply) => {
       const { mission, rocket, target } = request.body
       const launchDate = parseLaunchDate(request.body.launchDate)
-      if (!launchDate) throw badRequest('INVALID_LAUNCH_DATE', 'Invalid launch date', 'launchDate')
-      if (launchDate < startOfTodayUtc()) {
-        throw badRequest('LAUNCH_DATE_IN_PAST', 'Launch date must be today or later', 'launchDate')
-      }
+      if (!launchDate) throw invalidLaunchDate()
+      if (launchDate < startOfTodayUtc()) throw launchDateInPast()
       const launch = await scheduleLaunch(app.db, { mission: mission.trim(), rocket: rocket.trim(), target, launchDate })
-      if (!launch) throw badRequest('PLANET_NOT_FOUND', 'No matching planet found', 'target')
+      if (!launch) throw planetNotFound()
       request.log.info({ flightNumber: launch.flightNumber, target }, 'launch scheduled')
       return reply.code(201).header('location', `/v1/launches/${launch.flightNumber}`).send(launch)
     }
@@ -111,9 +129,10 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: FlightNumberParamsSchema,
         response: {
           200: Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false }),
-          404: ErrorResponseSchema,
-          409: ErrorResponseSchema,
-          ...commonErrorResponses
+          404: errorResponse(launchNotFound()),
+          409: errorResponse(abortErrors.already_aborted(), abortErrors.already_flown()),
+          ...commonErrorResponses,
+          400: errorResponse(invalidFlightNumber)
         }
       }
     },
