@@ -66,19 +66,20 @@ function tagOf(url: string): string {
   return segments[0] ?? 'service'
 }
 
-/** Per route: an operationId, a tag and the security requirement, unless the route states its own. */
-export const describeOperation: SwaggerTransform = ({ schema, url, route }) => {
+/**
+ * Per route: an operationId, a tag and the security requirement, unless the route states its own.
+ * The schemes join the document with the first route that needs them (@fastify/swagger looks them
+ * up while it reads that route).
+ */
+export const describeOperation: SwaggerTransform = ({ schema, url, route, ...documentObject }) => {
   if (!schema) return { schema, url }
   const method = Array.isArray(route.method) ? route.method[0]! : route.method
-  return {
-    url,
-    schema: {
-      operationId: operationId(method, url),
-      tags: [tagOf(url)],
-      security: securityRequirements((route.config as { access?: unknown } | undefined)?.access),
-      ...schema
-    }
+  const security = securityRequirements((route.config as { access?: unknown } | undefined)?.access)
+  if (security.length > 0) {
+    const document = (documentObject as unknown as { openapiObject: Document }).openapiObject
+    document.components = { ...document.components, securitySchemes: SECURITY_SCHEMES }
   }
+  return { url, schema: { operationId: operationId(method, url), tags: [tagOf(url)], security, ...schema } }
 }
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']
@@ -88,8 +89,7 @@ function operationsOf(document: Document): Operation[] {
 }
 
 /**
- * The whole document: tags with descriptions for the groups in use, the security schemes once a
- * route needs one, `X-Request-Id` on every response (the service sets it on all of them), and the
+ * The whole document: tags with descriptions for the groups in use, `X-Request-Id` on every response (the service sets it on all of them), and the
  * status text as the description of responses whose schema gives none.
  */
 export const describeDocument: SwaggerTransformObject = (documentObject) => {
@@ -97,9 +97,6 @@ export const describeDocument: SwaggerTransformObject = (documentObject) => {
   const operations = operationsOf(document)
   const tags = [...new Set(operations.flatMap((op) => op.tags ?? []))].sort()
   document.tags = tags.map((name) => ({ name, description: TAG_DESCRIPTIONS[name] ?? `Routes under /${name}` }))
-  if (operations.some((op) => op.security?.length)) {
-    document.components = { ...document.components, securitySchemes: SECURITY_SCHEMES }
-  }
   for (const op of operations) {
     for (const [status, response] of Object.entries(op.responses ?? {})) {
       if (response.description === 'Default Response') response.description = STATUS_CODES[status] ?? response.description
