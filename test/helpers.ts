@@ -31,7 +31,8 @@ interface Teardown {
 
 /** Configuration as the service would read it, with test-friendly defaults and overrides. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'silent', ...env })
+  // Metrics off: EMF lines on stdout would mix with TAP; test/metrics.test.ts turns them on.
+  return loadConfig({ SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'silent', METRICS: 'off', ...env })
 }
 
 /** A URL for another database on the same server as TEST_DATABASE_URL. */
