@@ -114,7 +114,8 @@ t.test('the contract check refuses an undocumented status and a body the documen
   await bare.register(openapiPlugin)
   const schema = { summary: 'A timestamp', response: { 200: Type.Object({ at: Type.String({ format: 'date-time' }) }) } }
   bare.get('/v1/clock', { schema }, async (request, reply) => {
-    const query = request.query as { status?: string; at?: string }
+    const query = request.query as { status?: string; at?: string; text?: string }
+    if (query.text) return reply.type('text/plain').send(query.text)
     return reply.code(Number(query.status ?? 200) as 200).send({ at: query.at ?? new Date().toISOString() })
   })
   checkResponsesAgainstDocument(bare)
@@ -122,5 +123,6 @@ t.test('the contract check refuses an undocumented status and a body the documen
   t.equal((await bare.inject('/v1/clock')).statusCode, 200, 'a conforming response passes')
   await t.rejects(bare.inject('/v1/clock?at=yesterday'), /GET \/v1\/clock answered 200 with a body that does not match the document: \/at must match format "date-time"/)
   await t.rejects(bare.inject('/v1/clock?status=202'), /GET \/v1\/clock answered 202, a status the document does not list/)
+  await t.rejects(bare.inject('/v1/clock?text=noon'), /GET \/v1\/clock answered 200 with "text\/plain", the document lists application\/json/)
   t.equal((await bare.inject('/nowhere')).statusCode, 404, 'paths outside the document are not checked')
 })

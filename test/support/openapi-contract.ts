@@ -1,6 +1,6 @@
 // The contract test: every response a test receives through `app.inject` is checked against the
-// app's own /openapi.json. A response of a documented operation must have a documented status and,
-// when the document gives a body schema, a JSON body that validates (Ajv, JSON Schema 2020-12 as in
+// app's own /openapi.json. A response of a documented operation must have a documented status and
+// media type and, for JSON with a schema, a body that validates (Ajv, JSON Schema 2020-12 as in
 // OpenAPI 3.1); otherwise `inject` rejects, failing the test that received it. New routes are
 // covered as soon as they exist, since the document is generated from the routes.
 import type { ServerResponse } from 'node:http'
@@ -59,14 +59,14 @@ function problemWith(received: Received, document: { paths?: Record<string, Reco
   const status = String(received.statusCode)
   const response = operation.responses?.[status]
   if (!response) return `${name} answered ${status}, a status the document does not list for it`
-  const media = response.content?.['application/json']
-  if (!media?.schema) {
-    return received.payload === '' || received.payload === undefined ? undefined : `${name} answered ${status} with a body the document does not describe`
-  }
-  if (!received.contentType.startsWith('application/json')) {
-    return `${name} answered ${status} with content-type "${received.contentType}", the document says application/json`
-  }
-  const ref = `${DOCUMENT_ID}#/${pointer('paths', path, method, 'responses', status, 'content', 'application/json', 'schema')}`
+  const empty = received.payload === '' || received.payload === undefined || received.payload === null
+  if (!response.content) return empty ? undefined : `${name} answered ${status} with a body the document does not describe`
+  const mediaType = received.contentType.split(';')[0]!.trim()
+  const media = response.content[mediaType]
+  if (!media) return `${name} answered ${status} with "${mediaType}", the document lists ${Object.keys(response.content).join(', ')}`
+  // Bodies in other formats (an event stream, say) are checked for their media type only.
+  if (!media.schema || !/[/+]json$/.test(mediaType)) return undefined
+  const ref = `${DOCUMENT_ID}#/${pointer('paths', path, method, 'responses', status, 'content', mediaType, 'schema')}`
   const validate = ajv.getSchema(ref) ?? ajv.compile({ $ref: ref })
   if (validate(JSON.parse(String(received.payload)))) return undefined
   const errors = validate.errors?.map((error) => `${error.instancePath || '(body)'} ${error.message}`).join('; ')
