@@ -44,7 +44,7 @@ const SECURITY_SCHEMES = {
  * "public" needs no credentials; any other value names the roles allowed, which OpenAPI 3.1 lists
  * as the requirement's scopes.
  */
-export function securityRequirements(access: unknown): SecurityRequirement[] {
+function securityRequirements(access: unknown): SecurityRequirement[] {
   const roles = (Array.isArray(access) ? access : [access]).filter((role): role is string => typeof role === 'string' && role !== '')
   if (access === undefined || access === 'public' || roles.length === 0) return []
   return Object.keys(SECURITY_SCHEMES).map((scheme) => ({ [scheme]: roles }))
