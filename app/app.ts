@@ -11,6 +11,7 @@ import spacexSyncPlugin from './spacex/spacex-sync-plugin.js'
 import dashboardPlugin from './dashboard/dashboard-plugin.js'
 import openapiPlugin from './openapi/openapi-plugin.js'
 import metricsPlugin from './metrics/metrics-plugin.js'
+import writesPlugin from './writes/writes-plugin.js'
 import { requestId } from './logger.js'
 import { validatorCompiler } from './validation.js'
 
@@ -71,6 +72,7 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   // Before the routes: the OpenAPI document is collected from the routes as they are added.
   await app.register(openapiPlugin)
   await app.register(databasePlugin, { database })
+  await app.register(writesPlugin)
   await app.register(healthRoutes)
   await app.register(planetsRoutes, { prefix: '/v1' })
   await app.register(launchesRoutes, { prefix: '/v1' })

@@ -4,9 +4,14 @@ import { Type } from 'typebox'
 import { describeValidationError } from '../errors/error-handler.js'
 import { commonErrorResponses, errorResponse } from '../errors/error-schema.js'
 import { badRequest, conflict, HttpError, invalidJson, notFound } from '../errors/http-errors.js'
+import { idempotencyKeyReused } from '../writes/idempotency.js'
+import type { WriteRecord } from '../writes/unit-of-work.js'
+import { IDEMPOTENCY_KEY_HEADER } from '../writes/writes-plugin.js'
 import { parseLaunchDate, startOfTodayUtc } from './launch-date.js'
 import {
   FlightNumberParamsSchema,
+  IdempotencyHeadersSchema,
+  type Launch,
   LaunchSchema,
   LaunchStatsSchema,
   ListLaunchesQuerySchema,
@@ -20,10 +25,10 @@ const MISSING_PROPERTY = 'Missing required launch property'
  * The original API answered a missing (or empty) property with one fixed message; clients
  * match on it, so the schema's required/minLength/pattern failures keep that wording.
  */
-function scheduleValidationError(errors: FastifySchemaValidationError[]): HttpError {
+function scheduleValidationError(errors: FastifySchemaValidationError[], dataVar: string): HttpError {
   const [first] = errors
   const { field, message } = describeValidationError(first, 'Invalid launch')
-  if (first && ['required', 'minLength', 'pattern'].includes(first.keyword)) {
+  if (dataVar === 'body' && first && ['required', 'minLength', 'pattern'].includes(first.keyword)) {
     return badRequest('MISSING_LAUNCH_PROPERTY', MISSING_PROPERTY, field)
   }
   return badRequest('INVALID_REQUEST', message, field)
@@ -39,7 +44,18 @@ const invalidFlightNumber = badRequest('INVALID_REQUEST', 'id must be >= 1', 'id
 const abortErrors = {
   not_found: launchNotFound,
   already_aborted: () => conflict('LAUNCH_ALREADY_ABORTED', 'Launch is already aborted'),
-  already_flown: () => conflict('LAUNCH_ALREADY_FLOWN', 'Launch has already flown and cannot be aborted')
+  already_flown: () => conflict('LAUNCH_ALREADY_FLOWN', 'Launch has already flown and cannot be aborted'),
+  not_abortable: () => conflict('LAUNCH_NOT_ABORTABLE', 'SpaceX launches are history synced from SpaceX and cannot be aborted here')
+}
+
+/** A launch write leaves its audit row and its feed event: what happened, to which launch. */
+function launchChanged(change: 'scheduled' | 'aborted', launch: Launch): WriteRecord<Launch> {
+  const { flightNumber, mission, target, launchDate } = launch
+  return {
+    result: launch,
+    audit: [{ action: `launch.${change}`, subjectType: 'launch', subjectId: String(flightNumber), details: { mission, target, launchDate } }],
+    events: [{ type: 'launch', payload: { change, launch } }]
+  }
 }
 
 const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -93,9 +109,12 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Schedule a launch to a habitable planet',
+        description: `Send an ${IDEMPOTENCY_KEY_HEADER} header to make retries safe: the same key with the same body answers with the launch it created (nothing new is created); the same key with another body is refused with 422.`,
+        headers: IdempotencyHeadersSchema,
         body: ScheduleLaunchBodySchema,
         response: {
           201: { ...LaunchSchema, headers: { location: Type.String({ description: 'The new launch, /v1/launches/{flightNumber}' }) } },
+          422: errorResponse(idempotencyKeyReused()),
           ...commonErrorResponses,
           400: errorResponse(
             badRequest('MISSING_LAUNCH_PROPERTY', MISSING_PROPERTY, 'mission'),
@@ -114,9 +133,16 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const launchDate = parseLaunchDate(request.body.launchDate)
       if (!launchDate) throw invalidLaunchDate()
       if (launchDate < startOfTodayUtc()) throw launchDateInPast()
-      const launch = await scheduleLaunch(app.db, { mission: mission.trim(), rocket: rocket.trim(), target, launchDate })
-      if (!launch) throw planetNotFound()
-      request.log.info({ flightNumber: launch.flightNumber, target }, 'launch scheduled')
+      const { result: launch, replayed } = await app.write(
+        request,
+        async (trx) => {
+          const launch = await scheduleLaunch(trx, { mission: mission.trim(), rocket: rocket.trim(), target, launchDate })
+          if (!launch) throw planetNotFound()
+          return launchChanged('scheduled', launch)
+        },
+        { idempotent: true }
+      )
+      request.log.info({ flightNumber: launch.flightNumber, target, replayed }, replayed ? 'launch schedule replayed' : 'launch scheduled')
       return reply.code(201).header('location', `/v1/launches/${launch.flightNumber}`).send(launch)
     }
   )
@@ -126,19 +152,28 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Abort an upcoming launch (the launch is kept, marked aborted)',
+        headers: IdempotencyHeadersSchema,
         params: FlightNumberParamsSchema,
         response: {
           200: Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false }),
           404: errorResponse(launchNotFound()),
-          409: errorResponse(abortErrors.already_aborted(), abortErrors.already_flown()),
+          409: errorResponse(abortErrors.already_aborted(), abortErrors.already_flown(), abortErrors.not_abortable()),
+          422: errorResponse(idempotencyKeyReused()),
           ...commonErrorResponses,
           400: errorResponse(invalidFlightNumber)
         }
       }
     },
     async (request) => {
-      const result = await abortLaunch(app.db, request.params.id)
-      if (result !== 'aborted') throw abortErrors[result]()
+      await app.write(
+        request,
+        async (trx) => {
+          const aborted = await abortLaunch(trx, request.params.id)
+          if (aborted.status !== 'aborted') throw abortErrors[aborted.status]()
+          return launchChanged('aborted', aborted.launch)
+        },
+        { idempotent: true }
+      )
       request.log.info({ flightNumber: request.params.id }, 'launch aborted')
       return { ok: true as const }
     }
