@@ -9,6 +9,8 @@ import planetsRoutes from './planets/planets-routes.js'
 import launchesRoutes from './launches/launches-routes.js'
 import spacexSyncPlugin from './spacex/spacex-sync-plugin.js'
 import dashboardPlugin from './dashboard/dashboard-plugin.js'
+import openapiPlugin from './openapi/openapi-plugin.js'
+import metricsPlugin from './metrics/metrics-plugin.js'
 import writesPlugin from './writes/writes-plugin.js'
 import { requestId } from './logger.js'
 import { validatorCompiler } from './validation.js'
@@ -60,6 +62,15 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   })
 
   await app.register(errorHandler)
+  // First of the features: every request is measured, and its onClose runs last, after theirs.
+  await app.register(metricsPlugin, {
+    enabled: config.METRICS === 'on',
+    ...(config.METRICS_FILE ? { file: config.METRICS_FILE } : {}),
+    environment: config.METRICS_ENVIRONMENT,
+    intervalMs: config.METRICS_INTERVAL_SECONDS * 1000
+  })
+  // Before the routes: the OpenAPI document is collected from the routes as they are added.
+  await app.register(openapiPlugin)
   await app.register(databasePlugin, { database })
   await app.register(writesPlugin)
   await app.register(healthRoutes)

@@ -11,6 +11,8 @@ t.test('an empty environment gives the documented defaults', async (t) => {
     SPACEX_SYNC_ON_START: true
   })
   t.equal(loadConfig({}).DATABASE_URL, undefined, 'no DATABASE_URL means the embedded database')
+  t.match(loadConfig({}), { METRICS: 'on', METRICS_ENVIRONMENT: 'local', METRICS_INTERVAL_SECONDS: 60 })
+  t.equal(loadConfig({}).METRICS_FILE, undefined, 'metrics on stdout unless a file is named')
 })
 
 t.test('values are coerced from text, and empty values mean unset', async (t) => {
@@ -28,7 +30,8 @@ t.test('a bad value is one line naming the variable and the value', async (t) =>
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL must be one of "fatal", "error", "warn", "info", "debug", "trace", "silent" (got "loud")'],
     [{ DATABASE_URL: 'mysql://db/x' }, 'DATABASE_URL must match pattern "^postgres(ql)?://" (got "mysql://db/x")'],
     [{ DATABASE_SSL: 'sometimes' }, 'DATABASE_SSL must be one of "verify-full", "no-verify", "disable" (got "sometimes")'],
-    [{ SPACEX_SYNC_ON_START: 'maybe' }, 'SPACEX_SYNC_ON_START must be boolean (got "maybe")']
+    [{ SPACEX_SYNC_ON_START: 'maybe' }, 'SPACEX_SYNC_ON_START must be boolean (got "maybe")'],
+    [{ METRICS: 'yes' }, 'METRICS must be one of "on", "off" (got "yes")']
   ]
   for (const [env, message] of cases) {
     t.throws(() => loadConfig(env), new ConfigError(message), message)

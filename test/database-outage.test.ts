@@ -5,6 +5,7 @@ import { buildApp } from '../app/app.js'
 import { openDatabase } from '../app/database/database.js'
 import { prepareDatabase } from '../app/prepare-database.js'
 import { silentLog, testConfig } from './helpers.js'
+import { checkResponsesAgainstDocument } from './support/openapi-contract.js'
 import { startPostgresCluster } from './support/postgres-cluster.js'
 
 t.setTimeout(180_000)
@@ -19,6 +20,7 @@ const config = testConfig({
 const database = await openDatabase(config, silentLog)
 await prepareDatabase(database.db, silentLog)
 const app = await buildApp({ config, database })
+checkResponsesAgainstDocument(app)
 t.teardown(() => app.close())
 
 const launch = { mission: 'Outage', rocket: 'Explorer IS1', target: 'Kepler-62 f', launchDate: `${new Date().getUTCFullYear() + 1}-02-02` }

@@ -54,6 +54,10 @@ const unzippedAt = performance.now()
 const bundlePort = (await bundleEnvironment(appDirectory)).PORT
 const appPort = await freePort()
 const nginxPort = await freePort()
+// The bundle's METRICS_FILE under this run's root; on EB .ebextensions/06-metrics.config makes the directory.
+const bundleMetricsFile = (await bundleEnvironment(appDirectory)).METRICS_FILE!
+const metricsFile = path.join(work, bundleMetricsFile)
+await mkdir(path.dirname(metricsFile), { recursive: true })
 const environment: Record<string, string> = {
   // What EB gives hooks and Procfile processes: PATH, HOME and the environment properties. The
   // Node.js the tests run on stands in for the platform's.
@@ -63,6 +67,7 @@ const environment: Record<string, string> = {
   ...databaseEnvironment,
   // Test-only: a free port instead of 8080, and no SpaceX (unreachable from here).
   PORT: String(appPort),
+  METRICS_FILE: metricsFile,
   SPACEX_SYNC_ON_START: 'false'
 }
 
@@ -281,6 +286,15 @@ t.test('SIGTERM: the service finishes requests in flight and exits within 10 s',
     () => true
   )
   t.ok(refused, 'nothing listens afterwards')
+})
+
+t.test('the metrics file holds one EMF record per line, nothing around it, for the requests served', async (t) => {
+  t.equal(bundleMetricsFile, '/var/log/mission-control/metrics.log', 'the file the CloudWatch agent is told to stream')
+  const lines = (await readFile(metricsFile, 'utf8')).split('\n').filter(Boolean)
+  const records = lines.map((line) => JSON.parse(line) as { _aws: { CloudWatchMetrics: unknown[] }; Route?: string; RequestCount?: number })
+  t.ok(records.every((record) => record._aws.CloudWatchMetrics.length > 0), `${records.length} records, each a JSON object with metric directives`)
+  t.ok(records.some((record) => record.Route === 'GET /v1/planets' && (record.RequestCount ?? 0) >= 1), 'the requests through nginx are counted')
+  t.notOk(serviceLog.join('').includes('"_aws"'), 'and none of it goes to stdout (web.stdout.log)')
 })
 
 t.test('server-sent events under /v1/events stream through nginx unbuffered', async (t) => {

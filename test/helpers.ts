@@ -9,6 +9,7 @@ import pg from 'pg'
 import { buildApp } from '../app/app.js'
 import { loadConfig, type Config } from '../app/config/config.js'
 import { openDatabase, wrapPglite, type DatabaseHandle } from '../app/database/database.js'
+import { checkResponsesAgainstDocument } from './support/openapi-contract.js'
 
 /**
  * The database every per-file database is cloned from (see test/setup/prepare-databases.ts). Named
@@ -30,7 +31,8 @@ interface Teardown {
 
 /** Configuration as the service would read it, with test-friendly defaults and overrides. */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'silent', ...env })
+  // Metrics off: EMF lines on stdout would mix with TAP; test/metrics.test.ts turns them on.
+  return loadConfig({ SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'silent', METRICS: 'off', ...env })
 }
 
 /** A URL for another database on the same server as TEST_DATABASE_URL. */
@@ -76,7 +78,10 @@ export async function openTestDatabase(t: Teardown): Promise<{ database: Databas
   return { database, url }
 }
 
-/** The whole service on a private database, ready for `inject`; closed when the test ends. */
+/**
+ * The whole service on a private database, ready for `inject`; closed when the test ends. Every
+ * response `inject` returns is checked against the service's OpenAPI document.
+ */
 export async function buildTestApp(
   t: Teardown,
   options: { env?: Record<string, string>; database?: DatabaseHandle } = {}
@@ -85,6 +90,7 @@ export async function buildTestApp(
   // A database passed in stays open when this app closes: its owner (or its own test) closes it.
   const lent = options.database ? { ...database, destroy: async () => {} } : database
   const app = await buildApp({ config: testConfig(options.env), database: lent })
+  checkResponsesAgainstDocument(app)
   t.teardown(() => app.close())
   await app.ready()
   return { app, database }

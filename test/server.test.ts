@@ -24,6 +24,13 @@ t.test('starts, says which database it uses, serves the planets and becomes heal
   t.equal(planets.length, 8, 'the shipped habitable planets are there on a fresh database')
   service.child.kill('SIGTERM')
   t.match(await service.exited, { code: 0 })
+  // Without METRICS_FILE the EMF records are stdout lines of their own, written at the latest on exit.
+  const records = service.output().split('\n').filter((line) => line.startsWith('{"_aws"')).map((line) => JSON.parse(line))
+  t.match(
+    records.find((record) => record.Route === 'GET /v1/planets'),
+    { Service: 'mission-control', Environment: 'local', StatusClass: '2xx', RequestCount: 1 },
+    'the request is in an EMF record on stdout'
+  )
 })
 
 t.test('SIGTERM lets in-flight requests finish, then exits within 10 s', async (t) => {

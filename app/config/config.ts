@@ -56,7 +56,16 @@ export const ConfigSchema = Type.Object({
   }),
   EXOPLANET_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 60000 }),
 
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 9000 })
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 9000 }),
+
+  // CloudWatch Embedded Metric Format records (docs/operations.md, "Metrics"): one JSON line each,
+  // on stdout or appended to METRICS_FILE (on Elastic Beanstalk stdout lines get a syslog prefix,
+  // which CloudWatch cannot read as EMF).
+  METRICS: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  METRICS_FILE: Type.Optional(Type.String({ minLength: 1 })),
+  METRICS_ENVIRONMENT: Type.String({ minLength: 1, maxLength: 250, default: 'local' }),
+  // How often request metrics are written and the pool gauges sampled.
+  METRICS_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 })
 })
 
 export type Config = Static<typeof ConfigSchema>

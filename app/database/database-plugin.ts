@@ -10,14 +10,22 @@ declare module 'fastify' {
   }
 }
 
-/** Owns the database handle: exposes it to the routes and closes it last, when the app closes. */
+/**
+ * Owns the database handle: exposes it to the routes, reports its pool's load as metrics, and
+ * closes it last, when the app closes.
+ */
 export default fp<{ database: DatabaseHandle }>(
   async (app, { database }) => {
     app.decorate('database', database)
     app.decorate('db', database.db)
+    const { poolUsage } = database
+    if (poolUsage) {
+      app.metrics.gauge('DbPoolInUse', () => poolUsage().inUse)
+      app.metrics.gauge('DbPoolWaiting', () => poolUsage().waiting)
+    }
     app.addHook('onClose', async () => {
       await database.destroy()
     })
   },
-  { name: 'database' }
+  { name: 'database', dependencies: ['metrics'] }
 )

@@ -6,6 +6,7 @@ import type { Config } from '../config/config.js'
 import type { Database } from './schema.js'
 import { DatabaseSecretReader, type DatabaseCredentials } from './credentials/database-secret.js'
 import { RotatingPool } from './credentials/rotating-pool.js'
+import { poolUsage, type PoolUsage } from './pool-usage.js'
 import { assertNoTlsInUrl, explainTlsFailure, tlsOptions } from './credentials/tls.js'
 import { DatabaseTimeoutError } from './unavailable.js'
 
@@ -24,6 +25,8 @@ export interface DatabaseHandle {
   ping(timeoutMs: number): Promise<void>
   /** Set when the handle knows why the database is refusing us (e.g. rejected credentials). */
   unavailableReason?(): string | undefined
+  /** The connection pool's load, on PostgreSQL (PGlite has one in-process connection, no pool). */
+  poolUsage?(): PoolUsage
   destroy(): Promise<void>
 }
 
@@ -103,7 +106,7 @@ async function openPostgres(url: string, config: DatabaseConfig, log: FastifyBas
   }
   const pool = createPostgresPool(poolConfig, config, log)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-  return handle(db, 'postgres', describeUrl(url))
+  return { ...handle(db, 'postgres', describeUrl(url)), poolUsage: () => poolUsage(pool) }
 }
 
 /** The production path: credentials from Secrets Manager, verified TLS, survives rotation. */
@@ -138,7 +141,8 @@ async function openWithSecret(secretId: string, config: DatabaseConfig, log: Fas
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     ...handle(db, 'postgres', `${server} (credentials from secret "${secretId}", TLS ${config.DATABASE_SSL ?? 'verify-full'})`),
-    unavailableReason: () => pool.unavailableReason()
+    unavailableReason: () => pool.unavailableReason(),
+    poolUsage: () => pool.usage()
   }
 }
 

@@ -1,14 +1,15 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifySchemaValidationError } from 'fastify'
 import { isDatabaseUnavailable } from '../database/unavailable.js'
-import { databaseUnavailable, HttpError } from './http-errors.js'
+import { errorBody } from './error-schema.js'
+import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge } from './http-errors.js'
 
 // Fastify's own client errors, given stable codes and messages a client can show as they are.
 const fastifyClientErrors: Record<string, { code: string; message?: string }> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', message: 'Request body is too large' },
+  FST_ERR_CTP_BODY_TOO_LARGE: payloadTooLarge(),
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported content type' },
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'INVALID_JSON', message: 'Request body is empty' },
-  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'INVALID_JSON', message: 'Request body is not valid JSON' },
+  FST_ERR_CTP_INVALID_JSON_BODY: invalidJson(),
   FST_ERR_VALIDATION: { code: 'INVALID_REQUEST' }
 }
 
@@ -33,14 +34,11 @@ export function describeValidationError(
 export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-      if (error instanceof HttpError) {
-        const field = error.field === undefined ? {} : { field: error.field }
-        return reply.code(error.statusCode).send({ error: error.message, code: error.code, ...field })
-      }
+      if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error))
       if (isDatabaseUnavailable(error)) {
         request.log.warn({ err: error }, 'database unavailable')
         const unavailable = databaseUnavailable()
-        return reply.code(unavailable.statusCode).header('retry-after', '2').send({ error: unavailable.message, code: unavailable.code })
+        return reply.code(unavailable.statusCode).header('retry-after', '2').send(errorBody(unavailable))
       }
       if (error.validation) {
         const { field, message } = describeValidationError(error.validation[0], error.message)
@@ -51,11 +49,12 @@ export default fp(
         const known = fastifyClientErrors[error.code]
         // JSON.parse failures arrive as plain SyntaxErrors with status 400.
         const code = known?.code ?? (error instanceof SyntaxError ? 'INVALID_JSON' : 'BAD_REQUEST')
-        const message = known?.message ?? (code === 'INVALID_JSON' ? 'Request body is not valid JSON' : error.message)
+        const message = known?.message ?? (code === 'INVALID_JSON' ? invalidJson().message : error.message)
         return reply.code(statusCode).send({ error: message, code })
       }
       request.log.error({ err: error }, 'request failed')
-      return reply.code(500).send({ error: 'Internal Server Error', code: 'INTERNAL' })
+      const internal = internalError()
+      return reply.code(internal.statusCode).send(errorBody(internal))
     })
 
     app.setNotFoundHandler((request, reply) => {

@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge } from './http-errors.js'
 
 export const ErrorResponseSchema = Type.Object(
   {
@@ -10,10 +11,27 @@ export const ErrorResponseSchema = Type.Object(
 )
 export type ErrorResponse = Static<typeof ErrorResponseSchema>
 
+/** The body the error handler sends for an HttpError. */
+export function errorBody(error: HttpError): ErrorResponse {
+  return { error: error.message, code: error.code, ...(error.field === undefined ? {} : { field: error.field }) }
+}
+
+/**
+ * The error schema of one response status, with the bodies the route really answers with as
+ * examples (the OpenAPI document shows them, named by code): built from the same HttpErrors the
+ * handlers throw, so an example cannot drift from what the service sends.
+ */
+export function errorResponse(...examples: HttpError[]) {
+  // Without the shared $id: each copy carries its own examples.
+  const { $id: _shared, ...schema } = ErrorResponseSchema as typeof ErrorResponseSchema & { $id: string }
+  const named = examples.map((error) => [error.code, { summary: error.message, value: errorBody(error) }] as const)
+  return { ...schema, 'x-examples': Object.fromEntries(named) }
+}
+
 /** Response schemas for the error statuses every route can produce, merged into each route. */
 export const commonErrorResponses = {
-  400: ErrorResponseSchema,
-  413: ErrorResponseSchema,
-  500: ErrorResponseSchema,
-  503: ErrorResponseSchema
+  400: errorResponse(invalidJson()),
+  413: errorResponse(payloadTooLarge()),
+  500: errorResponse(internalError()),
+  503: errorResponse(databaseUnavailable())
 }

@@ -20,5 +20,10 @@ export const badRequest = (code: string, message: string, field?: string) => new
 export const notFound = (code: string, message: string) => new HttpError(404, code, message)
 export const conflict = (code: string, message: string) => new HttpError(409, code, message)
 
+// The answers of the error handler to what Fastify itself refuses, and to anything unexpected.
+export const invalidJson = () => new HttpError(400, 'INVALID_JSON', 'Request body is not valid JSON')
+export const payloadTooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', 'Request body is too large')
+export const internalError = () => new HttpError(500, 'INTERNAL', 'Internal Server Error')
+
 export const databaseUnavailable = () =>
   new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable, try again shortly')

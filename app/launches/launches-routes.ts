@@ -2,8 +2,9 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifySchemaValidationError } from 'fastify'
 import { Type } from 'typebox'
 import { describeValidationError } from '../errors/error-handler.js'
-import { commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
-import { badRequest, conflict, HttpError, notFound } from '../errors/http-errors.js'
+import { commonErrorResponses, errorResponse } from '../errors/error-schema.js'
+import { badRequest, conflict, HttpError, invalidJson, notFound } from '../errors/http-errors.js'
+import { idempotencyKeyReused } from '../writes/idempotency.js'
 import type { WriteRecord } from '../writes/unit-of-work.js'
 import { IDEMPOTENCY_KEY_HEADER } from '../writes/writes-plugin.js'
 import { parseLaunchDate, startOfTodayUtc } from './launch-date.js'
@@ -34,6 +35,11 @@ function scheduleValidationError(errors: FastifySchemaValidationError[], dataVar
 }
 
 const launchNotFound = () => notFound('LAUNCH_NOT_FOUND', 'Launch not found')
+const invalidLaunchDate = () => badRequest('INVALID_LAUNCH_DATE', 'Invalid launch date', 'launchDate')
+const launchDateInPast = () => badRequest('LAUNCH_DATE_IN_PAST', 'Launch date must be today or later', 'launchDate')
+const planetNotFound = () => badRequest('PLANET_NOT_FOUND', 'No matching planet found', 'target')
+/** What an out-of-range flight number gets (a validation error), as an example for the document. */
+const invalidFlightNumber = badRequest('INVALID_REQUEST', 'id must be >= 1', 'id')
 
 const abortErrors = {
   not_found: launchNotFound,
@@ -60,8 +66,12 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Launches sorted by flight number, paginated and filtered',
         querystring: ListLaunchesQuerySchema,
         response: {
-          200: { ...Type.Array(LaunchSchema), headers: Type.Object({ 'x-total-count': Type.Integer() }) },
-          ...commonErrorResponses
+          200: {
+            ...Type.Array(LaunchSchema),
+            headers: { 'x-total-count': Type.Integer({ description: 'Launches matching the filters, on all pages' }) }
+          },
+          ...commonErrorResponses,
+          400: errorResponse(badRequest('INVALID_REQUEST', 'limit must be <= 1000', 'limit'))
         }
       }
     },
@@ -84,7 +94,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'One launch by flight number',
         params: FlightNumberParamsSchema,
-        response: { 200: LaunchSchema, 404: ErrorResponseSchema, ...commonErrorResponses }
+        response: { 200: LaunchSchema, 404: errorResponse(launchNotFound()), ...commonErrorResponses, 400: errorResponse(invalidFlightNumber) }
       }
     },
     async (request) => {
@@ -102,22 +112,32 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         description: `Send an ${IDEMPOTENCY_KEY_HEADER} header to make retries safe: the same key with the same body answers with the launch it created (nothing new is created); the same key with another body is refused with 422.`,
         headers: IdempotencyHeadersSchema,
         body: ScheduleLaunchBodySchema,
-        response: { 201: LaunchSchema, 422: ErrorResponseSchema, ...commonErrorResponses }
+        response: {
+          201: { ...LaunchSchema, headers: { location: Type.String({ description: 'The new launch, /v1/launches/{flightNumber}' }) } },
+          422: errorResponse(idempotencyKeyReused()),
+          ...commonErrorResponses,
+          400: errorResponse(
+            badRequest('MISSING_LAUNCH_PROPERTY', MISSING_PROPERTY, 'mission'),
+            invalidLaunchDate(),
+            launchDateInPast(),
+            planetNotFound(),
+            badRequest('INVALID_REQUEST', 'mission must NOT have more than 100 characters', 'mission'),
+            invalidJson()
+          )
+        }
       },
       schemaErrorFormatter: scheduleValidationError
     },
     async (request, reply) => {
       const { mission, rocket, target } = request.body
       const launchDate = parseLaunchDate(request.body.launchDate)
-      if (!launchDate) throw badRequest('INVALID_LAUNCH_DATE', 'Invalid launch date', 'launchDate')
-      if (launchDate < startOfTodayUtc()) {
-        throw badRequest('LAUNCH_DATE_IN_PAST', 'Launch date must be today or later', 'launchDate')
-      }
+      if (!launchDate) throw invalidLaunchDate()
+      if (launchDate < startOfTodayUtc()) throw launchDateInPast()
       const { result: launch, replayed } = await app.write(
         request,
         async (trx) => {
           const launch = await scheduleLaunch(trx, { mission: mission.trim(), rocket: rocket.trim(), target, launchDate })
-          if (!launch) throw badRequest('PLANET_NOT_FOUND', 'No matching planet found', 'target')
+          if (!launch) throw planetNotFound()
           return launchChanged('scheduled', launch)
         },
         { idempotent: true }
@@ -136,10 +156,11 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         params: FlightNumberParamsSchema,
         response: {
           200: Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false }),
-          404: ErrorResponseSchema,
-          409: ErrorResponseSchema,
-          422: ErrorResponseSchema,
-          ...commonErrorResponses
+          404: errorResponse(launchNotFound()),
+          409: errorResponse(abortErrors.already_aborted(), abortErrors.already_flown(), abortErrors.not_abortable()),
+          422: errorResponse(idempotencyKeyReused()),
+          ...commonErrorResponses,
+          400: errorResponse(invalidFlightNumber)
         }
       }
     },

@@ -40,12 +40,18 @@ export default fp<SpacexSyncPluginOptions>(
           return
         }
         log.info({ apiUrl }, 'syncing SpaceX launches in the background')
+        const started = performance.now()
         const { skippedLaunches, ...counts } = await syncSpacexLaunches(app.db, {
           apiUrl,
           timeoutMs,
           signal: closing.signal,
           onPage: (progress) => log.debug(progress, 'fetched a page of SpaceX launches')
+        }).catch((error: unknown) => {
+          // A sync cut short by shutdown has no outcome to report.
+          if (!closing.signal.aborted) app.metrics.duration('SpacexSyncDuration', performance.now() - started, { Outcome: 'failure' })
+          throw error
         })
+        app.metrics.duration('SpacexSyncDuration', performance.now() - started, { Outcome: 'success' })
         if (skippedLaunches.length > 0) log.warn({ skippedLaunches }, `skipped ${skippedLaunches.length} SpaceX launches`)
         log.info(counts, 'SpaceX launches synced')
       } catch (error) {
@@ -69,5 +75,5 @@ export default fp<SpacexSyncPluginOptions>(
       await running
     })
   },
-  { name: 'spacex-sync', dependencies: ['database'] }
+  { name: 'spacex-sync', dependencies: ['database', 'metrics'] }
 )

@@ -6,6 +6,10 @@ import { HttpError } from '../errors/http-errors.js'
 /** A retried request is answered from here for a day; after that its key may be used afresh. */
 export const IDEMPOTENCY_TTL_HOURS = 24
 
+/** A key sent again with another request: refused, the earlier answer stays the key's. */
+export const idempotencyKeyReused = () =>
+  new HttpError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was already used for a different request; use a new key for a new request')
+
 export interface IdempotencyClaim {
   scope: string
   key: string
@@ -46,11 +50,7 @@ export async function claimIdempotencyKey(
     .where('key', '=', claim.key)
     .executeTakeFirstOrThrow()
   if (earlier.request_hash !== claim.requestHash) {
-    throw new HttpError(
-      422,
-      'IDEMPOTENCY_KEY_REUSED',
-      'This Idempotency-Key was already used for a different request; use a new key for a new request'
-    )
+    throw idempotencyKeyReused()
   }
   return { response: earlier.response }
 }

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { PostgresPool } from 'kysely'
 import type pg from 'pg'
+import { poolUsage, type PoolUsage } from '../pool-usage.js'
 import { sameCredentials, type DatabaseCredentials, type DatabaseSecretReader } from './database-secret.js'
 
 /**
@@ -63,7 +64,8 @@ export class RotatingPool implements PostgresPool {
   #rejection = ''
   #reason: string | undefined
   #renewal: Promise<void> | undefined
-  readonly #retiring = new Set<Promise<void>>()
+  /** Old pools draining after a swap, until their checked-out clients come back. */
+  readonly #retiring = new Map<pg.Pool, Promise<void>>()
   readonly #refreshTimer: NodeJS.Timeout
   #ended = false
   /** Cuts short backoff pauses and waits when the pool ends, so they never hold the process open. */
@@ -84,6 +86,11 @@ export class RotatingPool implements PostgresPool {
 
   unavailableReason(): string | undefined {
     return this.#reason
+  }
+
+  /** Connections in use and requests waiting, over the current pool and the ones still draining. */
+  usage(): PoolUsage {
+    return poolUsage(this.#pool, ...this.#retiring.keys())
   }
 
   async connect(): Promise<pg.PoolClient> {
@@ -109,7 +116,7 @@ export class RotatingPool implements PostgresPool {
     this.#closing.abort()
     clearInterval(this.#refreshTimer)
     this.#retire(this.#pool)
-    await Promise.all(this.#retiring)
+    await Promise.all(this.#retiring.values())
     this.#options.reader.destroy()
   }
 
@@ -210,7 +217,7 @@ export class RotatingPool implements PostgresPool {
     const ending = pool
       .end()
       .catch((error: unknown) => this.#options.log.warn({ err: error }, 'closing a retired database pool failed'))
-      .finally(() => this.#retiring.delete(ending))
-    this.#retiring.add(ending)
+      .finally(() => this.#retiring.delete(pool))
+    this.#retiring.set(pool, ending)
   }
 }
