@@ -5,6 +5,7 @@ import type { DatabaseHandle } from './database/database.js'
 import databasePlugin from './database/database-plugin.js'
 import errorHandler from './errors/error-handler.js'
 import healthRoutes from './health/health-routes.js'
+import loadShedding from './health/load-shedding.js'
 import planetsRoutes from './planets/planets-routes.js'
 import launchesRoutes from './launches/launches-routes.js'
 import spacexSyncPlugin from './spacex/spacex-sync-plugin.js'
@@ -14,6 +15,13 @@ import { validatorCompiler } from './validation.js'
 
 /** Request bodies above this are refused with 413; nginx's client_max_body_size matches it. */
 export const BODY_LIMIT_BYTES = 16 * 1024
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** First step of a graceful shutdown (server.ts): keep serving, but close every connection after its answer. */
+    startDraining(): void
+  }
+}
 
 export interface BuildAppOptions {
   config: Config
@@ -38,7 +46,8 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
     // The ALB and nginx sit in front: client address and protocol come from X-Forwarded-*.
     trustProxy: true,
     bodyLimit: BODY_LIMIT_BYTES,
-    return503OnClosing: true,
+    // Requests that still arrive on open connections while closing are answered, not refused.
+    return503OnClosing: false,
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000, // longer than the ALB's 60 s idle timeout, so the ALB closes first
     requestTimeout: 30_000,
@@ -48,18 +57,25 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
-  // While shutting down, answers to requests in flight close their keep-alive connection:
-  // otherwise the idle socket holds the server open until the keep-alive timeout.
-  let closing = false
+  // While shutting down, answers close their keep-alive connection: clients open the next one
+  // to another instance, and no idle socket holds the server open until the keep-alive timeout.
+  let draining = false
+  app.decorate('startDraining', () => {
+    draining = true
+  })
   app.addHook('preClose', async () => {
-    closing = true
+    draining = true
   })
   app.addHook('onSend', async (_request, reply) => {
-    if (closing) reply.header('connection', 'close')
+    if (draining) reply.header('connection', 'close')
   })
 
   await app.register(errorHandler)
   await app.register(databasePlugin, { database })
+  await app.register(loadShedding, {
+    poolWaitMs: config.LOAD_SHED_POOL_WAIT_MS,
+    eventLoopDelayMs: config.LOAD_SHED_EVENT_LOOP_DELAY_MS
+  })
   await app.register(healthRoutes)
   await app.register(planetsRoutes, { prefix: '/v1' })
   await app.register(launchesRoutes, { prefix: '/v1' })

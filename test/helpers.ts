@@ -28,9 +28,12 @@ interface Teardown {
   teardown(fn: () => unknown): void
 }
 
-/** Configuration as the service would read it, with test-friendly defaults and overrides. */
+/**
+ * Configuration as the service would read it, with test-friendly defaults and overrides. Load
+ * shedding on event-loop delay is off: a busy test machine stalls the loop for reasons of its own.
+ */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'silent', ...env })
+  return loadConfig({ SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'silent', LOAD_SHED_EVENT_LOOP_DELAY_MS: '0', ...env })
 }
 
 /** A URL for another database on the same server as TEST_DATABASE_URL. */

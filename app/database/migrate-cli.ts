@@ -1,17 +1,41 @@
 // `npm run db:migrate`: applies pending migrations and seeds the planet catalogue if it is empty.
 // Safe to run from several instances at once (see migrateToLatest); exits non-zero on failure.
+// Production runs it in the predeploy hook only: without the requests' statement timeout (an
+// index build may take minutes) and with a short lock_timeout, retried, so that a migration
+// waiting behind a busy table gives way instead of queueing every request behind its lock.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { pino } from 'pino'
 import { failureMessage, loadConfig } from '../config/config.js'
 import { loggerOptions } from '../logger.js'
 import { prepareDatabase } from '../prepare-database.js'
-import { withDatabase } from './database.js'
+import { migrationSession, withDatabase } from './database.js'
+
+const LOCK_TIMEOUT_MS = 5000
+const ATTEMPTS = 6
+
+const isLockTimeout = (error: unknown): boolean =>
+  error instanceof Error && ((error as { code?: unknown }).code === '55P03' || isLockTimeout(error.cause))
 
 const log = pino(loggerOptions('info'))
 try {
-  await withDatabase(loadConfig(), log, async (database) => {
-    log.info(`migrating ${database.description}`)
-    await prepareDatabase(database.db, log)
-  })
+  await withDatabase(
+    loadConfig(),
+    log,
+    async (database) => {
+      log.info(`migrating ${database.description}`)
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await prepareDatabase(database.db, log)
+          break
+        } catch (error) {
+          if (!isLockTimeout(error) || attempt === ATTEMPTS) throw error
+          log.warn({ attempt, lockTimeoutMs: LOCK_TIMEOUT_MS }, 'a table the migration needs is busy; trying again')
+          await sleep(attempt * 1000)
+        }
+      }
+    },
+    migrationSession(LOCK_TIMEOUT_MS)
+  )
   log.info('database is up to date')
 } catch (error) {
   log.fatal({ err: error }, `db:migrate failed: ${failureMessage(error)}`)

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifySchemaValidationError } from 'fastify'
 import { Type } from 'typebox'
-import { describeValidationError } from '../errors/error-handler.js'
+import { describeValidationError, hasForbiddenCharacters } from '../errors/error-handler.js'
 import { commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
 import { badRequest, conflict, HttpError, notFound } from '../errors/http-errors.js'
-import { parseLaunchDate, startOfTodayUtc } from './launch-date.js'
+import { isBeyondLastLaunchDay, lastLaunchDay, parseLaunchDate, startOfTodayUtc } from './launch-date.js'
 import {
   FlightNumberParamsSchema,
   LaunchSchema,
@@ -22,11 +22,11 @@ const MISSING_PROPERTY = 'Missing required launch property'
  */
 function scheduleValidationError(errors: FastifySchemaValidationError[]): HttpError {
   const [first] = errors
-  const { field, message } = describeValidationError(first, 'Invalid launch')
-  if (first && ['required', 'minLength', 'pattern'].includes(first.keyword)) {
+  const { field, message, code } = describeValidationError(first, 'Invalid launch')
+  if (first && ['required', 'minLength', 'pattern'].includes(first.keyword) && !hasForbiddenCharacters(first)) {
     return badRequest('MISSING_LAUNCH_PROPERTY', MISSING_PROPERTY, field)
   }
-  return badRequest('INVALID_REQUEST', message, field)
+  return badRequest(code, message, field)
 }
 
 const launchNotFound = () => notFound('LAUNCH_NOT_FOUND', 'Launch not found')
@@ -95,6 +95,9 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (!launchDate) throw badRequest('INVALID_LAUNCH_DATE', 'Invalid launch date', 'launchDate')
       if (launchDate < startOfTodayUtc()) {
         throw badRequest('LAUNCH_DATE_IN_PAST', 'Launch date must be today or later', 'launchDate')
+      }
+      if (isBeyondLastLaunchDay(launchDate)) {
+        throw badRequest('LAUNCH_DATE_TOO_FAR', `Launch date must be ${lastLaunchDay()} or earlier`, 'launchDate')
       }
       const launch = await scheduleLaunch(app.db, { mission: mission.trim(), rocket: rocket.trim(), target, launchDate })
       if (!launch) throw badRequest('PLANET_NOT_FOUND', 'No matching planet found', 'target')

@@ -1,0 +1,46 @@
+import type { PostgresPool, PostgresPoolClient } from 'kysely'
+
+export interface PoolPressure {
+  /** Requests waiting for a connection right now. */
+  waiting: number
+  /** How long the longest of them has waited, in ms (0 when none waits). */
+  longestWaitMs: number
+}
+
+/**
+ * A pool facade that knows who is waiting for a connection and since when. A wait that grows
+ * past a second means the database has stopped answering (or cannot keep up): the service sheds
+ * load on it instead of queueing requests until each one times out.
+ */
+export class MonitoredPool implements PostgresPool {
+  readonly #pool: PostgresPool
+  /** Start times of the pending connect() calls, oldest first (a Set keeps insertion order). */
+  readonly #waitingSince = new Set<{ since: number }>()
+
+  constructor(pool: PostgresPool) {
+    this.#pool = pool
+  }
+
+  get options(): object {
+    return this.#pool.options
+  }
+
+  async connect(): Promise<PostgresPoolClient> {
+    const waiter = { since: performance.now() }
+    this.#waitingSince.add(waiter)
+    try {
+      return await this.#pool.connect()
+    } finally {
+      this.#waitingSince.delete(waiter)
+    }
+  }
+
+  end(): Promise<void> {
+    return this.#pool.end()
+  }
+
+  pressure(): PoolPressure {
+    const oldest = this.#waitingSince.values().next().value
+    return { waiting: this.#waitingSince.size, longestWaitMs: oldest ? performance.now() - oldest.since : 0 }
+  }
+}
