@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/config.js'
 import type { DatabaseHandle } from './database/database.js'
@@ -20,6 +20,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** First step of a graceful shutdown (server.ts): keep serving, but close every connection after its answer. */
     startDraining(): void
+    /** Every route as registered, schema included: the API's shape for tools (the fuzz tests walk it). */
+    routeCatalog(): readonly RouteOptions[]
   }
 }
 
@@ -53,6 +55,9 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
     requestTimeout: 30_000,
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
+  const routes: RouteOptions[] = []
+  app.addHook('onRoute', (route) => void routes.push(route))
+  app.decorate('routeCatalog', () => routes)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)

@@ -72,6 +72,10 @@ export class Fleet {
   #alb!: ChildProcess
   #registered: Instance[] = []
   #nextId = 1
+  /** Reloads one at a time: each waits for the worker that runs its configuration. */
+  #reloading: Promise<void> = Promise.resolve()
+  /** Every web process ever started, for the log lines of a scenario. */
+  readonly #webs: WebProcess[] = []
 
   private constructor(t: Teardown, work: string, zipFile: string, albPort: number, options: FleetOptions) {
     this.#t = t
@@ -129,12 +133,37 @@ export class Fleet {
 
   async register(instance: Instance): Promise<void> {
     if (!this.#registered.includes(instance)) this.#registered.push(instance)
-    await this.#reloadAlb()
+    await this.#reload()
   }
 
   async deregister(instance: Instance): Promise<void> {
     this.#registered = this.#registered.filter((registered) => registered !== instance)
-    await this.#reloadAlb()
+    await this.#reload()
+  }
+
+  #reload(): Promise<void> {
+    this.#reloading = this.#reloading.then(() => this.#reloadAlb())
+    return this.#reloading
+  }
+
+  /** Where each web process's output stands now: pass it to warnings() later. */
+  logMark(): Map<WebProcess, number> {
+    return new Map(this.#webs.map((web) => [web, web.output().length]))
+  }
+
+  /** The service's warn and error log lines since a logMark(), counted by message and error. */
+  warnings(mark: Map<WebProcess, number>): Map<string, number> {
+    const counts = new Map<string, number>()
+    for (const web of this.#webs) {
+      for (const line of web.output().slice(mark.get(web) ?? 0).split('\n')) {
+        if (!line.startsWith('{')) continue
+        const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string } }
+        if (entry.level < 40) continue
+        const key = `${entry.msg}${entry.err?.message ? `: ${entry.err.message}` : ''}`
+        counts.set(key, (counts.get(key) ?? 0) + 1)
+      }
+    }
+    return counts
   }
 
   /** Deregistered, drained for the deregistration delay, then SIGTERM; resolves once it exited. */
@@ -200,11 +229,13 @@ export class Fleet {
     const hooks = await runHookPhase(version.directory, 'predeploy', environment)
     const failed = hooks.find((run) => run.code !== 0)
     if (failed) throw new Error(`${id}: ${failed.hook} exited ${failed.code}:\n${failed.output}`)
-    return startWebProcess(this.#t, version.directory, {
+    const web = await startWebProcess(this.#t, version.directory, {
       ...environment,
       NODE_OPTIONS: `--import=${PROBE}`,
       EVENT_LOOP_PROBE_FILE: this.#probeFile(id)
     })
+    this.#webs.push(web)
+    return web
   }
 
   #probeFile(id: string): string {

@@ -8,6 +8,7 @@ import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { freePort } from './free-port.js'
+import { killOnExit } from './kill-on-exit.js'
 
 const run = promisify(execFile)
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'
@@ -131,6 +132,8 @@ export async function startPostgresCluster(t: Teardown): Promise<PostgresCluster
     await admin(rows[0].statement as string)
   }
   let running = false
+  let forget = () => {}
+  const postmasterPid = async () => Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0])
   const cluster: PostgresCluster = {
     host: '127.0.0.1',
     port,
@@ -152,13 +155,16 @@ export async function startPostgresCluster(t: Teardown): Promise<PostgresCluster
     async start() {
       await asPostgres('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', options, '-w', 'start'])
       running = true
+      // SIGQUIT: immediate shutdown, should the test end without its teardown.
+      forget = killOnExit(await postmasterPid(), 'SIGQUIT')
     },
     async stop(mode = 'immediate') {
+      forget()
       await asPostgres('pg_ctl', ['-D', dataDir, '-m', mode, '-w', 'stop'])
       running = false
     },
     async signal(signal) {
-      const postmaster = Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0])
+      const postmaster = await postmasterPid()
       const children = await readFile(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8')
       // The postmaster first on the way down (no new backends), last on the way up.
       const pids = [postmaster, ...children.trim().split(/\s+/).filter(Boolean).map(Number)]
