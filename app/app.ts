@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RouteOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/config.js'
 import type { DatabaseHandle } from './database/database.js'
@@ -53,6 +53,9 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000, // longer than the ALB's 60 s idle timeout, so the ALB closes first
     requestTimeout: 30_000,
+    // A URL that cannot be decoded (`%ED%A0%80`, an unpaired surrogate) never reaches a route, or
+    // the error handler: it gets the API's error shape here.
+    frameworkErrors: (_error, _request, reply) => void (reply as FastifyReply).code(400).send({ error: 'The URL is not valid', code: 'INVALID_URL' })
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
   const routes: RouteOptions[] = []
