@@ -10,6 +10,7 @@ import planetsRoutes from './planets/planets-routes.js'
 import launchesRoutes from './launches/launches-routes.js'
 import spacexSyncPlugin from './spacex/spacex-sync-plugin.js'
 import dashboardPlugin from './dashboard/dashboard-plugin.js'
+import writesPlugin from './writes/writes-plugin.js'
 import { requestId } from './logger.js'
 import { validatorCompiler } from './validation.js'
 
@@ -84,6 +85,7 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
     poolWaitMs: config.LOAD_SHED_POOL_WAIT_MS,
     eventLoopDelayMs: config.LOAD_SHED_EVENT_LOOP_DELAY_MS
   })
+  await app.register(writesPlugin)
   await app.register(healthRoutes)
   await app.register(planetsRoutes, { prefix: '/v1' })
   await app.register(launchesRoutes, { prefix: '/v1' })

@@ -68,6 +68,18 @@ export const ScheduleLaunchBodySchema = Type.Object(
 )
 export type ScheduleLaunchBody = Static<typeof ScheduleLaunchBodySchema>
 
+/** Writes accept an Idempotency-Key (app/writes/): a retry with the same key changes nothing twice. */
+export const IdempotencyHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'A unique value per intended change (e.g. a UUID), printable ASCII without spaces'
+    })
+  )
+})
+
 export const FlightNumberParamsSchema = Type.Object(
   { id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Flight number' }) },
   { additionalProperties: false }

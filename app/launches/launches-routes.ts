@@ -4,9 +4,13 @@ import { Type } from 'typebox'
 import { describeValidationError, hasForbiddenCharacters } from '../errors/error-handler.js'
 import { commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
 import { badRequest, conflict, HttpError, notFound } from '../errors/http-errors.js'
+import type { WriteRecord } from '../writes/unit-of-work.js'
+import { IDEMPOTENCY_KEY_HEADER } from '../writes/writes-plugin.js'
 import { isBeyondLastLaunchDay, lastLaunchDay, parseLaunchDate, startOfTodayUtc } from './launch-date.js'
 import {
   FlightNumberParamsSchema,
+  IdempotencyHeadersSchema,
+  type Launch,
   LaunchSchema,
   LaunchStatsSchema,
   ListLaunchesQuerySchema,
@@ -20,10 +24,10 @@ const MISSING_PROPERTY = 'Missing required launch property'
  * The original API answered a missing (or empty) property with one fixed message; clients
  * match on it, so the schema's required/minLength/pattern failures keep that wording.
  */
-function scheduleValidationError(errors: FastifySchemaValidationError[]): HttpError {
+function scheduleValidationError(errors: FastifySchemaValidationError[], dataVar: string): HttpError {
   const [first] = errors
   const { field, message, code } = describeValidationError(first, 'Invalid launch')
-  if (first && ['required', 'minLength', 'pattern'].includes(first.keyword) && !hasForbiddenCharacters(first)) {
+  if (dataVar === 'body' && first && ['required', 'minLength', 'pattern'].includes(first.keyword) && !hasForbiddenCharacters(first)) {
     return badRequest('MISSING_LAUNCH_PROPERTY', MISSING_PROPERTY, field)
   }
   return badRequest(code, message, field)
@@ -34,7 +38,18 @@ const launchNotFound = () => notFound('LAUNCH_NOT_FOUND', 'Launch not found')
 const abortErrors = {
   not_found: launchNotFound,
   already_aborted: () => conflict('LAUNCH_ALREADY_ABORTED', 'Launch is already aborted'),
-  already_flown: () => conflict('LAUNCH_ALREADY_FLOWN', 'Launch has already flown and cannot be aborted')
+  already_flown: () => conflict('LAUNCH_ALREADY_FLOWN', 'Launch has already flown and cannot be aborted'),
+  not_abortable: () => conflict('LAUNCH_NOT_ABORTABLE', 'SpaceX launches are history synced from SpaceX and cannot be aborted here')
+}
+
+/** A launch write leaves its audit row and its feed event: what happened, to which launch. */
+function launchChanged(change: 'scheduled' | 'aborted', launch: Launch): WriteRecord<Launch> {
+  const { flightNumber, mission, target, launchDate } = launch
+  return {
+    result: launch,
+    audit: [{ action: `launch.${change}`, subjectType: 'launch', subjectId: String(flightNumber), details: { mission, target, launchDate } }],
+    events: [{ type: 'launch', payload: { change, launch } }]
+  }
 }
 
 const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -84,8 +99,10 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Schedule a launch to a habitable planet',
+        description: `Send an ${IDEMPOTENCY_KEY_HEADER} header to make retries safe: the same key with the same body answers with the launch it created (nothing new is created); the same key with another body is refused with 422.`,
+        headers: IdempotencyHeadersSchema,
         body: ScheduleLaunchBodySchema,
-        response: { 201: LaunchSchema, ...commonErrorResponses }
+        response: { 201: LaunchSchema, 422: ErrorResponseSchema, ...commonErrorResponses }
       },
       schemaErrorFormatter: scheduleValidationError
     },
@@ -99,9 +116,16 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       if (isBeyondLastLaunchDay(launchDate)) {
         throw badRequest('LAUNCH_DATE_TOO_FAR', `Launch date must be ${lastLaunchDay()} or earlier`, 'launchDate')
       }
-      const launch = await scheduleLaunch(app.db, { mission: mission.trim(), rocket: rocket.trim(), target, launchDate })
-      if (!launch) throw badRequest('PLANET_NOT_FOUND', 'No matching planet found', 'target')
-      request.log.info({ flightNumber: launch.flightNumber, target }, 'launch scheduled')
+      const { result: launch, replayed } = await app.write(
+        request,
+        async (trx) => {
+          const launch = await scheduleLaunch(trx, { mission: mission.trim(), rocket: rocket.trim(), target, launchDate })
+          if (!launch) throw badRequest('PLANET_NOT_FOUND', 'No matching planet found', 'target')
+          return launchChanged('scheduled', launch)
+        },
+        { idempotent: true }
+      )
+      request.log.info({ flightNumber: launch.flightNumber, target, replayed }, replayed ? 'launch schedule replayed' : 'launch scheduled')
       return reply.code(201).header('location', `/v1/launches/${launch.flightNumber}`).send(launch)
     }
   )
@@ -111,18 +135,27 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary: 'Abort an upcoming launch (the launch is kept, marked aborted)',
+        headers: IdempotencyHeadersSchema,
         params: FlightNumberParamsSchema,
         response: {
           200: Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false }),
           404: ErrorResponseSchema,
           409: ErrorResponseSchema,
+          422: ErrorResponseSchema,
           ...commonErrorResponses
         }
       }
     },
     async (request) => {
-      const result = await abortLaunch(app.db, request.params.id)
-      if (result !== 'aborted') throw abortErrors[result]()
+      await app.write(
+        request,
+        async (trx) => {
+          const aborted = await abortLaunch(trx, request.params.id)
+          if (aborted.status !== 'aborted') throw abortErrors[aborted.status]()
+          return launchChanged('aborted', aborted.launch)
+        },
+        { idempotent: true }
+      )
       request.log.info({ flightNumber: request.params.id }, 'launch aborted')
       return { ok: true as const }
     }

@@ -36,12 +36,16 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, url: string, body?: unknown): Promise<{ data: T; headers: Headers }> {
+async function call<T>(method: string, url: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ data: T; headers: Headers }> {
   let response: Response
   try {
     response = await fetch(url, {
       method,
-      headers: body === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+      headers: {
+        accept: 'application/json',
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...extraHeaders
+      },
       body: body === undefined ? null : JSON.stringify(body),
       signal: AbortSignal.timeout(TIMEOUT_MS)
     })
@@ -79,7 +83,9 @@ export const api = {
     return { launches: data, total: Number(headers.get('x-total-count') ?? data.length) }
   },
   stats: async () => (await call<{ years: YearStats[] }>('GET', '/v1/launches/stats')).data.years,
-  schedule: async (launch: NewLaunch) => (await call<Launch>('POST', '/v1/launches', launch)).data,
+  /** `idempotencyKey` names one intended launch: resending it (a retry after a lost answer) never creates a second. */
+  schedule: async (launch: NewLaunch, idempotencyKey: string) =>
+    (await call<Launch>('POST', '/v1/launches', launch, { 'idempotency-key': idempotencyKey })).data,
   abort: async (flightNumber: number) => {
     await call<{ ok: true }>('DELETE', `/v1/launches/${flightNumber}`)
   }
