@@ -37,8 +37,10 @@ export interface AuditResult {
     duplicated: number
     /** Acknowledged but not in the database. */
     lost: number
-    /** Never acknowledged, yet stored (the client cannot know; a retry with its key resolves it). */
+    /** Never acknowledged, yet stored (the client cannot know; a retry with its key settles it). */
     unacknowledgedStored: number
+    /** Attempts after the first, with the same Idempotency-Key. */
+    retries: number
   }
   aborts: { acknowledged: number; applied: number }
   streams: { clients: number; reconnects: number; missed: number; received: number }
@@ -90,7 +92,8 @@ export async function audit(load: LoadGenerator, client: pg.Client): Promise<Aud
       storedOnce: acknowledged.filter((record) => stored.get(record.mission!)?.length === 1 && stored.get(record.mission!)![0] === record.flightNumber).length,
       duplicated: [...stored.values()].filter((numbers) => numbers.length > 1).length,
       lost: acknowledged.filter((record) => !stored.has(record.mission!)).length,
-      unacknowledgedStored: [...writes.entries()].filter(([mission, record]) => record === undefined && stored.has(mission)).length
+      unacknowledgedStored: [...writes.entries()].filter(([mission, record]) => record === undefined && stored.has(mission)).length,
+      retries: records.filter((record) => (record.attempt ?? 1) > 1).length
     },
     aborts: { acknowledged: aborts.length, applied: aborts.filter((record) => status.get(record.flightNumber!) === 'aborted').length },
     streams
@@ -103,9 +106,9 @@ export function report(comment: (message: string) => void, title: string, result
   const { writes, aborts, streams } = result
   const lines = [
     `${title}`,
-    '| requests | failed | failures by kind | writes sent | acknowledged | stored once | duplicated | lost | unacknowledged but stored | aborts acknowledged / applied |',
-    '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-    `| ${result.requests} | ${result.failed} | ${failures} | ${writes.sent} | ${writes.acknowledged} | ${writes.storedOnce} | ${writes.duplicated} | ${writes.lost} | ${writes.unacknowledgedStored} | ${aborts.acknowledged} / ${aborts.applied} |`
+    '| requests | failed | failures by kind | writes sent | retries (same key) | acknowledged | stored once | duplicated | lost | unacknowledged but stored | aborts acknowledged / applied |',
+    '| ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    `| ${result.requests} | ${result.failed} | ${failures} | ${writes.sent} | ${writes.retries} | ${writes.acknowledged} | ${writes.storedOnce} | ${writes.duplicated} | ${writes.lost} | ${writes.unacknowledgedStored} | ${aborts.acknowledged} / ${aborts.applied} |`
   ]
   if (streams.clients > 0) lines.push(`event streams: ${streams.clients} clients, ${streams.received} events, ${streams.reconnects} reconnects, ${streams.missed} missed`)
   for (const line of [...lines, ...notes]) comment(line)

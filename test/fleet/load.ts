@@ -58,8 +58,8 @@ export interface LoadOptions {
   streams?: number
   requestTimeoutMs?: number
   /**
-   * Send a write that got no answer or a 5xx again, with the same Idempotency-Key, until it is
-   * acknowledged: safe only once the service stores idempotency keys.
+   * Send a write (schedule or abort) that got no answer or a 5xx again, with the same
+   * Idempotency-Key, after its Retry-After, until it is acknowledged (or the run stops).
    */
   retryWrites?: boolean
 }
@@ -173,26 +173,34 @@ export class LoadGenerator {
     const mission = `${this.runId} #${++this.#writes}`
     const target = this.#planets[Math.floor(Math.random() * this.#planets.length)]!
     const body = JSON.stringify({ mission, rocket: 'Explorer IS1', target, launchDate: this.#launchDate })
-    const idempotencyKey = randomUUID()
-    for (let attempt = 1; ; attempt++) {
-      const { record, body: answer } = await this.#record('write', 'POST', '/v1/launches', body, { mission, idempotencyKey, attempt })
-      if (record.status === 201) {
-        record.flightNumber = (JSON.parse(answer) as { flightNumber: number }).flightNumber
-        this.#acknowledged.push(record.flightNumber)
-        this.#abortable.push(record.flightNumber)
-        return
-      }
-      const retriable = record.status === 0 || record.status >= 500
-      if (!this.#options.retryWrites || !retriable || !this.#running) return
-      await sleep(Number(record.retryAfter ?? 1) * 1000)
-    }
+    const { record, body: answer } = await this.#retried('write', 'POST', '/v1/launches', body, { mission })
+    if (record.status !== 201) return
+    record.flightNumber = (JSON.parse(answer) as { flightNumber: number }).flightNumber
+    this.#acknowledged.push(record.flightNumber)
+    this.#abortable.push(record.flightNumber)
   }
 
   async #abort(): Promise<void> {
-    // Taken out first, so that two workers never abort the same launch.
+    // Taken out first, so that two requests never abort the same launch.
     const flightNumber = this.#abortable.splice(Math.floor(Math.random() * this.#abortable.length), 1)[0]!
-    const { record } = await this.#record('abort', 'DELETE', `/v1/launches/${flightNumber}`)
-    record.flightNumber = flightNumber
+    await this.#retried('abort', 'DELETE', `/v1/launches/${flightNumber}`, undefined, { flightNumber })
+  }
+
+  /** A write with its Idempotency-Key, sent again (same key) while retryWrites says so. */
+  async #retried(
+    kind: RequestKind,
+    method: string,
+    path: string,
+    body: string | undefined,
+    write: Pick<RequestRecord, 'mission' | 'flightNumber'>
+  ): Promise<{ record: RequestRecord; body: string }> {
+    const idempotencyKey = randomUUID()
+    for (let attempt = 1; ; attempt++) {
+      const answer = await this.#record(kind, method, path, body, { ...write, idempotencyKey, attempt })
+      const retriable = answer.record.status === 0 || answer.record.status >= 500
+      if (!retriable || !this.#options.retryWrites || !this.#running) return answer
+      await sleep(Number(answer.record.retryAfter ?? 1) * 1000)
+    }
   }
 
   async #record(
@@ -200,7 +208,7 @@ export class LoadGenerator {
     method: string,
     path: string,
     body?: string,
-    write: Pick<RequestRecord, 'mission' | 'idempotencyKey' | 'attempt'> = {}
+    write: Pick<RequestRecord, 'mission' | 'flightNumber' | 'idempotencyKey' | 'attempt'> = {}
   ): Promise<{ record: RequestRecord; body: string }> {
     const startedAt = performance.now()
     const headers = write.idempotencyKey ? { 'idempotency-key': write.idempotencyKey } : {}

@@ -1,6 +1,7 @@
 // The fleet under fire (docs/reliability.md): three instances of the built bundle behind the ALB
 // stand-in, on a PostgreSQL cluster of the test's own, each scenario under steady mixed load and
 // audited against the database afterwards. PostgreSQL pass only (`npm run build` first).
+import { randomUUID } from 'node:crypto'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -50,7 +51,7 @@ async function scenarios(): Promise<void> {
   /** Runs `action` under steady load (warm-up and cool-down around it) and audits the run. */
   async function underLoad(action: (load: LoadGenerator) => Promise<void>, cooldownMs = 2000) {
     const logs = fleet.logMark()
-    const load = new LoadGenerator({ url: fleet.url, rate: 20 })
+    const load = new LoadGenerator({ url: fleet.url, rate: 20, retryWrites: true })
     await load.start()
     await sleep(1500)
     await action(load)
@@ -71,6 +72,7 @@ async function scenarios(): Promise<void> {
   }
 
   function exactlyOnce(t: Test, result: AuditResult) {
+    t.equal(result.writes.acknowledged, result.writes.sent, 'every write acknowledged in the end (retried with its Idempotency-Key)')
     t.equal(result.writes.storedOnce, result.writes.acknowledged, 'every acknowledged write stored exactly once')
     t.equal(result.writes.duplicated, 0, 'no write stored twice')
     t.equal(result.writes.lost, 0, 'no acknowledged write lost')
@@ -92,6 +94,27 @@ async function scenarios(): Promise<void> {
     t.equal(result.failed, 0, `no failed request (${[...result.failures.keys()].join(', ') || 'none'})`)
     exactlyOnce(t, result)
     t.same(await Promise.all(fleet.instances.map(versionOf)), ['2.0.0-fleet', '2.0.0-fleet', '2.0.0-fleet'], 'every instance runs the new version')
+  })
+
+  await t.test('one Idempotency-Key sent to every instance at once creates one launch', async (t) => {
+    const mission = `fleet-key-${randomUUID()}`
+    const key = randomUUID()
+    const body = JSON.stringify({ mission, rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate: `${new Date().getUTCFullYear() + 1}-03-03` })
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, async () => {
+        const response = await fetch(`${fleet.url}/v1/launches`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body })
+        return { status: response.status, upstream: response.headers.get('x-fleet-upstream'), flightNumber: ((await response.json()) as { flightNumber?: number }).flightNumber }
+      })
+    )
+    t.same(new Set(answers.map((answer) => answer.status)), new Set([201]), 'every request answered 201')
+    t.equal(new Set(answers.map((answer) => answer.flightNumber)).size, 1, 'with one flight number')
+    t.ok(new Set(answers.map((answer) => answer.upstream)).size >= 2, 'from several instances')
+    const client = await database.connect()
+    try {
+      t.equal((await client.query('select count(*)::int as n from launches where mission = $1', [mission])).rows[0].n, 1, 'one launch stored')
+    } finally {
+      await client.end()
+    }
   })
 
   await t.test('SIGTERM while the ALB still routes to the instance: everything forwarded is answered', async (t) => {
