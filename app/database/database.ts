@@ -118,7 +118,8 @@ async function openPostgres(url: string, config: DatabaseConfig, log: FastifyBas
     assertNoTlsInUrl(url)
     poolConfig.ssl = await tlsOptions(config.DATABASE_SSL, config.DATABASE_SSL_CA_FILE)
   }
-  const pool = new MonitoredPool(createPostgresPool(poolConfig, config, log))
+  const pgPool = createPostgresPool(poolConfig, config, log)
+  const pool = new MonitoredPool(pgPool, () => pgPool.waitingCount)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return { ...handle(db, 'postgres', describeUrl(url)), poolPressure: () => pool.pressure() }
 }
@@ -157,7 +158,7 @@ async function openWithSecret(
     refreshIntervalMs: config.DATABASE_SECRET_REFRESH_SECONDS * 1000,
     log
   })
-  const pool = new MonitoredPool(rotating)
+  const pool = new MonitoredPool(rotating, () => rotating.waitingCount)
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     ...handle(db, 'postgres', `${server} (credentials from secret "${secretId}", TLS ${config.DATABASE_SSL ?? 'verify-full'})`),

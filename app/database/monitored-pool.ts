@@ -8,17 +8,21 @@ export interface PoolPressure {
 }
 
 /**
- * A pool facade that knows who is waiting for a connection and since when. A wait that grows
- * past a second means the database has stopped answering (or cannot keep up): the service sheds
- * load on it instead of queueing requests until each one times out.
+ * A pool facade that knows who is waiting for a connection and since when. A queue whose oldest
+ * request has waited past a second means the database has stopped answering (or cannot keep
+ * up): the service sheds load on it instead of queueing requests until each one times out.
+ * Opening a connection is not queueing: a slow one is the connect timeout's business.
  */
 export class MonitoredPool implements PostgresPool {
   readonly #pool: PostgresPool
+  /** How many connect() calls the pool holds in its queue (all connections busy). */
+  readonly #queued: () => number
   /** Start times of the pending connect() calls, oldest first (a Set keeps insertion order). */
   readonly #waitingSince = new Set<{ since: number }>()
 
-  constructor(pool: PostgresPool) {
+  constructor(pool: PostgresPool, queued: () => number) {
     this.#pool = pool
+    this.#queued = queued
   }
 
   get options(): object {
@@ -40,7 +44,9 @@ export class MonitoredPool implements PostgresPool {
   }
 
   pressure(): PoolPressure {
-    const oldest = this.#waitingSince.values().next().value
-    return { waiting: this.#waitingSince.size, longestWaitMs: oldest ? performance.now() - oldest.since : 0 }
+    const waiting = this.#queued()
+    // The queued calls are the oldest pending ones: those still opening a connection came later.
+    const oldest = waiting > 0 ? this.#waitingSince.values().next().value : undefined
+    return { waiting, longestWaitMs: oldest ? performance.now() - oldest.since : 0 }
   }
 }

@@ -86,6 +86,11 @@ export class RotatingPool implements PostgresPool {
     return this.#reason
   }
 
+  /** Connection requests queued in the current pool (all its connections busy). */
+  get waitingCount(): number {
+    return this.#pool.waitingCount
+  }
+
   async connect(): Promise<pg.PoolClient> {
     const generation = this.#generation
     if (this.#rejectedGeneration === generation) {
