@@ -15,6 +15,7 @@ const unavailableMessages = [
   /connection terminated/i,
   /connection error and is not queryable/i,
   /database did not answer within/i,
+  /query read timeout/i, // pg's query_timeout: the server did not answer even its own statement timeout
   /Connection timeout/i
 ]
 

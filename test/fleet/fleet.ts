@@ -266,7 +266,7 @@ export class Fleet {
     })
   }
 
-  async #waitHealthy(instance: Instance, timeoutMs = 90_000): Promise<void> {
+  async #waitHealthy(instance: Instance, timeoutMs = 180_000): Promise<void> {
     const deadline = performance.now() + timeoutMs
     for (;;) {
       if (instance.web.child.exitCode !== null) throw new Error(`${instance.id} exited:\n${instance.web.output()}`)

@@ -195,10 +195,12 @@ async function scenarios(): Promise<void> {
     const slowest = Math.max(...during.map((record) => record.endedAt - record.startedAt))
     const epoch = (mark: number) => performance.timeOrigin + mark
     const eventLoopMax = await fleet.eventLoopDelayMax(epoch(frozenAt), epoch(thawedAt + 6000))
+    // The same length of time just before, for comparison: a busy machine delays every process.
+    const eventLoopBefore = await fleet.eventLoopDelayMax(epoch(frozenAt - 1500), epoch(frozenAt))
     const shed = failures.filter((record) => record.code === 'SERVICE_OVERLOADED').length
     const recovery = failures.length ? latest(failures) - thawedAt : 0
     print(t, 'PostgreSQL frozen 10 s (SIGSTOP, SIGCONT)', run, [
-      `slowest answer while frozen ${seconds(slowest)}; ${shed} shed; longest event-loop delay ${eventLoopMax} ms; last failure ${seconds(recovery)} after SIGCONT; at most ${load.skipped ? 'the bound of' : 'fewer than'} 64 in flight`
+      `slowest answer while frozen ${seconds(slowest)}; ${shed} shed; longest event-loop delay ${eventLoopMax} ms (${eventLoopBefore} ms in the 1.5 s before); last failure ${seconds(recovery)} after SIGCONT; at most ${load.skipped ? 'the bound of' : 'fewer than'} 64 in flight`
     ])
     t.same(failures.filter((record) => !isDocumented503(record)).map(failureKind), [], 'every failure a documented 503 with Retry-After')
     const limit = CONNECT_TIMEOUT_MS + STATEMENT_TIMEOUT_MS + 1000
