@@ -157,9 +157,9 @@ export class Fleet {
     for (const web of this.#webs) {
       for (const line of web.output().slice(mark.get(web) ?? 0).split('\n')) {
         if (!line.startsWith('{')) continue
-        const entry = JSON.parse(line) as { level: number; msg: string; err?: { message?: string } }
+        const entry = JSON.parse(line) as { level: number; msg: string; route?: string; err?: { message?: string } }
         if (entry.level < 40) continue
-        const key = `${entry.msg}${entry.err?.message ? `: ${entry.err.message}` : ''}`
+        const key = `${entry.msg}${entry.route ? ` (${entry.route})` : ''}${entry.err?.message ? `: ${entry.err.message}` : ''}`
         counts.set(key, (counts.get(key) ?? 0) + 1)
       }
     }
@@ -301,8 +301,9 @@ export class Fleet {
     return `worker_processes 1;
 pid ${path.join(this.#albPrefix, 'nginx.pid')};
 error_log ${path.join(this.#albPrefix, 'logs/error.log')} warn;
-# A reload lets old workers finish their requests; streams still open are cut after this.
-worker_shutdown_timeout 5s;
+# A reload lets old workers finish their requests (an ALB is never reloaded: none may be cut);
+# event streams still open are cut after this.
+worker_shutdown_timeout 60s;
 events { worker_connections 4096; }
 http {
   access_log off;

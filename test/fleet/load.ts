@@ -79,6 +79,8 @@ export class LoadGenerator {
   skipped = 0
   readonly #options: Required<Omit<LoadOptions, 'headers'>> & { headers: Record<string, string> }
   #running = false
+  /** After stop(), writes still being retried get this long (performance.now()) to settle. */
+  #settleBy = Infinity
   #scheduler: Promise<void> | undefined
   readonly #inFlight = new Set<Promise<void>>()
   #streamStops: Array<() => void> = []
@@ -119,9 +121,10 @@ export class LoadGenerator {
     return at
   }
 
-  /** Stops sending, waits for requests in flight, closes the streams. */
+  /** Stops sending, waits for requests in flight (and, for 30 s, writes being retried), closes the streams. */
   async stop(): Promise<void> {
     this.#running = false
+    this.#settleBy = performance.now() + 30_000
     await this.#scheduler
     await Promise.all(this.#inFlight)
     for (const stop of this.#streamStops) stop()
@@ -198,7 +201,7 @@ export class LoadGenerator {
     for (let attempt = 1; ; attempt++) {
       const answer = await this.#record(kind, method, path, body, { ...write, idempotencyKey, attempt })
       const retriable = answer.record.status === 0 || answer.record.status >= 500
-      if (!retriable || !this.#options.retryWrites || !this.#running) return answer
+      if (!retriable || !this.#options.retryWrites || performance.now() > this.#settleBy) return answer
       await sleep(Number(answer.record.retryAfter ?? 1) * 1000)
     }
   }

@@ -51,7 +51,7 @@ async function scenarios(): Promise<void> {
   /** Runs `action` under steady load (warm-up and cool-down around it) and audits the run. */
   async function underLoad(action: (load: LoadGenerator) => Promise<void>, cooldownMs = 2000) {
     const logs = fleet.logMark()
-    const load = new LoadGenerator({ url: fleet.url, rate: 20, retryWrites: true })
+    const load = new LoadGenerator({ url: fleet.url, rate: 10, retryWrites: true })
     await load.start()
     await sleep(1500)
     await action(load)
