@@ -94,7 +94,7 @@ t.test('SIGTERM: new requests during the drain time are still answered, each clo
 t.test('NODE_ENV=production without a database stops with one line and never opens an embedded one', async (t) => {
   const dataDir = path.join(await mkdtemp(path.join(tmpdir(), 'mission-control-prod-')), 'data')
   t.teardown(() => rm(path.dirname(dataDir), { recursive: true, force: true }))
-  const service = spawnService(t, { NODE_ENV: 'production', PORT: '0', DATA_DIR: dataDir })
+  const service = spawnService(t, { NODE_ENV: 'production', DATA_DIR: dataDir })
   const { code } = await service.exited
   t.equal(code, 1)
   t.equal(
@@ -108,7 +108,7 @@ t.test('in production the service never migrates: it refuses a schema older than
   const name = `mission_control_unmigrated_${process.pid}`
   await withAdminClient((client) => client.query(`create database ${name}`))
   t.teardown(() => withAdminClient((client) => client.query(`drop database if exists ${name} with (force)`)))
-  const service = spawnService(t, { NODE_ENV: 'production', PORT: '0', DATABASE_URL: databaseUrl(name) })
+  const service = spawnService(t, { NODE_ENV: 'production', DATABASE_URL: databaseUrl(name) })
   const { code } = await service.exited
   t.equal(code, 1)
   const lines = service.output().trim().split('\n')
