@@ -104,7 +104,12 @@ export class LoadGenerator {
   }
 
   async start(): Promise<void> {
-    const planets = await this.#send('GET', '/v1/planets')
+    // A service that has just started may shed its first requests: retry as a client would.
+    let planets = await this.#send('GET', '/v1/planets')
+    for (let attempt = 1; planets.status === 503 && attempt < 15; attempt++) {
+      await sleep(Number(planets.headers['retry-after'] ?? 1) * 1000)
+      planets = await this.#send('GET', '/v1/planets')
+    }
     if (planets.status !== 200) throw new Error(`GET /v1/planets answered ${planets.status}: ${planets.body}`)
     this.#planets = (JSON.parse(planets.body) as Array<{ keplerName: string }>).map((planet) => planet.keplerName)
     this.#running = true
