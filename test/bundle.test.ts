@@ -198,6 +198,14 @@ t.test('the settings the issue asks for, consistent with the service and nginx',
   }
   for (const [key, value] of Object.entries(expected)) t.equal(settings.get(key), value, key)
   t.ok(settings.has('aws:autoscaling:trigger/MeasureName'), 'a scaling trigger')
+  // EC2 sends CloudWatch a datapoint every MonitoringInterval (default 5 minutes): a shorter
+  // trigger period would mostly see no data and rarely alarm.
+  const [monitoringMinutes] = (settings.get('aws:autoscaling:launchconfiguration/MonitoringInterval') ?? '5 minute').split(' ')
+  t.ok(
+    Number(settings.get('aws:autoscaling:trigger/Period')) >= Number(monitoringMinutes),
+    `the trigger period has a datapoint (MonitoringInterval ${monitoringMinutes} min)`
+  )
+  t.equal(monitoringMinutes, '1', 'instances report every minute, so the trigger reacts within minutes')
   t.match(settings.get('aws:elbv2:listener:443/SSLPolicy'), /^ELBSecurityPolicy-TLS13-/, 'a TLS 1.3 policy')
   t.notOk(settings.has('aws:elbv2:listener:443/SSLCertificateArns'), 'the certificate is environment-specific (infra)')
   t.ok(Number(settings.get('aws:elasticbeanstalk:environment:process:default/DeregistrationDelay')) >= 30, 'draining outlasts requests')

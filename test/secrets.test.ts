@@ -32,6 +32,7 @@ const endpointEnv = {
 }
 
 const serverEntry = path.resolve(import.meta.dirname, '../app/server.ts')
+const migrateEntry = path.resolve(import.meta.dirname, '../app/database/migrate-cli.ts')
 
 /** Runs the real server process (`npm start`) until it exits or `until` matches its output. */
 async function runServer(env: Record<string, string>, until?: RegExp) {
@@ -158,4 +159,45 @@ t.test('the real server process: one fatal line on a bad secret, and a clean sta
   t.notOk(started.stdout.includes(password) || started.stderr.includes(password), 'the password appears nowhere in the output')
   const { rows } = await cluster.admin('select count(*)::int as planets from planets', [], 'mission_control')
   t.ok(rows[0].planets > 0, 'migrated and seeded through the secret-based connection')
+})
+
+t.test('db:migrate logs in with DATABASE_MIGRATION_SECRET_ID when set: the schema owner, not the app role', async (t) => {
+  // Like production: the owner of the database migrates; the app role may connect and nothing more.
+  // Two databases, so the two runs can go at once without seeing each other's tables.
+  await cluster.admin(`create role mc_app login password 'app-password-9d2e'`)
+  for (const name of ['as_app', 'as_owner']) {
+    const database = `mission_control_${name}`
+    await cluster.createDatabase(database, `${name}_owner`, 'owner-password-5a1c')
+    const endpoint = { host: cluster.host, port: cluster.port, dbname: database }
+    secretsManager.putSecret(`${name}/migrator`, { ...endpoint, username: `${name}_owner`, password: 'owner-password-5a1c' })
+    secretsManager.putSecret(`${name}/app`, { ...endpoint, username: 'mc_app', password: 'app-password-9d2e' })
+  }
+  const migrate = (env: Record<string, string>) =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import=tsx', migrateEntry], {
+        env: { PATH: process.env.PATH, HOME: process.env.HOME, ...awsEnv, DATABASE_SSL_CA_FILE: cluster.ca.caFile, ...env },
+        stdio: ['ignore', 'pipe', 'pipe']
+      })
+      let output = ''
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      child.on('exit', (code) => resolve({ code, output }))
+    })
+
+  const [asApp, asOwner] = await Promise.all([
+    migrate({ DATABASE_SECRET_ID: 'as_app/app' }),
+    migrate({ DATABASE_SECRET_ID: 'as_owner/app', DATABASE_MIGRATION_SECRET_ID: 'as_owner/migrator' })
+  ])
+  t.equal(asApp.code, 1, 'the app role alone cannot migrate')
+  t.match(asApp.output, /permission denied for schema public/)
+
+  t.equal(asOwner.code, 0, asOwner.output)
+  t.match(asOwner.output, 'credentials from secret \\"as_owner/migrator\\"')
+  t.notMatch(asOwner.output, /owner-password|app-password/, 'no password in the output')
+  const { rows } = await cluster.admin(
+    `select distinct pg_get_userbyid(relowner) as owner from pg_class where relnamespace = 'public'::regnamespace and relkind = 'r'`,
+    [],
+    'mission_control_as_owner'
+  )
+  t.same(rows, [{ owner: 'as_owner_owner' }], 'tables belong to the migration role')
 })

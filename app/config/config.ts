@@ -34,6 +34,9 @@ export const ConfigSchema = Type.Object({
 
   // Production credentials: a Secrets Manager secret plus the endpoint when the secret lacks it.
   DATABASE_SECRET_ID: Type.Optional(Type.String({ minLength: 1 })),
+  // The schema owner's secret: when set, `npm run db:migrate` (the predeploy hook) logs in with it
+  // instead of DATABASE_SECRET_ID, which then only needs to read and write rows.
+  DATABASE_MIGRATION_SECRET_ID: Type.Optional(Type.String({ minLength: 1 })),
   DATABASE_HOST: Type.Optional(Type.String({ minLength: 1 })),
   DATABASE_PORT: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535 })),
   DATABASE_NAME: Type.Optional(Type.String({ minLength: 1 })),

@@ -18,8 +18,11 @@ const isLockTimeout = (error: unknown): boolean =>
 
 const log = pino(loggerOptions('info'))
 try {
+  const config = loadConfig()
+  // Migrations run as the schema's owner when it has its own secret; the service keeps the app role.
+  const secretId = config.DATABASE_MIGRATION_SECRET_ID ?? config.DATABASE_SECRET_ID
   await withDatabase(
-    loadConfig(),
+    { ...config, DATABASE_SECRET_ID: secretId },
     log,
     async (database) => {
       log.info(`migrating ${database.description}`)

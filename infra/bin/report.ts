@@ -1,15 +1,17 @@
 /**
- * Prints, from a fresh synthesis with cdk.json's context, the resources per stack and every
- * cdk-nag acknowledgement with its reason (the numbers quoted in README.md).
+ * Prints, from a fresh synthesis with cdk.json's context, the resources per stack, every cdk-nag
+ * acknowledgement with its reason, and the database connection budget per instance class (the
+ * numbers quoted in docs/infrastructure.md and docs/production-database.md).
  */
 import { App } from 'aws-cdk-lib';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { formatBudget, planConnections } from '../lib/connection-budget';
 import { buildMissionControl } from '../lib/mission-control';
 
 const cdkJson = JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8'));
 const app = new App({ context: cdkJson.context, outdir: join(__dirname, '..', 'cdk.out') });
-buildMissionControl(app);
+const { config } = buildMissionControl(app);
 const assembly = app.synth();
 
 for (const stack of assembly.stacks) {
@@ -30,4 +32,11 @@ for (const stack of assembly.stacks) {
   }
   if (acknowledgements.size > 0) console.log('\ncdk-nag acknowledgements:');
   for (const [id, reason] of [...acknowledgements].sort()) console.log(`- ${id}: ${reason}`);
+}
+
+console.log(`\n## Database connection budget (maxInstances ${config.maxInstances})`);
+for (const databaseInstanceType of [...new Set([config.databaseInstanceType, 't4g.micro', 't4g.small', 't4g.medium', 't4g.large'])]) {
+  const plan = planConnections({ ...config, databaseInstanceType, databasePoolMax: undefined });
+  console.log(`\ndb.${databaseInstanceType}: max_connections ≈ ${plan.maxConnections}, pool ${plan.poolMax}`);
+  console.log(formatBudget(plan.budget, plan.maxConnections));
 }

@@ -2,7 +2,7 @@ import type { App } from 'aws-cdk-lib';
 
 /**
  * Every deployment-specific value, read from CDK context (`cdk.json` "context" or `-c key=value`).
- * Defaults are placeholders that let `cdk synth` run offline; README.md lists them.
+ * Defaults are placeholders that let `cdk synth` run offline; docs/infrastructure.md lists them.
  */
 export interface MissionControlConfig {
   readonly account: string;
@@ -19,7 +19,11 @@ export interface MissionControlConfig {
   readonly applicationName: string;
   /** EB environment name, also its CNAME prefix (`<name>.<region>.elasticbeanstalk.com`). */
   readonly environmentName: string;
-  readonly solutionStackName: string;
+  /**
+   * EB platform branch; the environment is created on the branch's recommended version and
+   * managed updates move it within the branch (docs/infrastructure.md, "Platform upgrades").
+   */
+  readonly platformBranch: string;
   /** Weekly window for managed platform updates, `Day:HH:MM` in UTC. */
   readonly maintenanceWindowStart: string;
   readonly instanceTypes: string[];
@@ -31,7 +35,12 @@ export interface MissionControlConfig {
   readonly databaseMaxAllocatedStorageGiB: number;
   readonly databaseMultiAz: boolean;
   readonly databaseName: string;
-  readonly databaseConnectionsAlarmThreshold: number;
+  /** Connections per web instance (DATABASE_POOL_MAX); unset: the largest that fits the budget. */
+  readonly databasePoolMax?: number;
+  /** The instance's max_connections (`SHOW max_connections`); unset: estimated from the class. */
+  readonly databaseMaxConnections?: number;
+  /** Alarm above this many connections; unset: 80 % of max_connections. */
+  readonly databaseConnectionsAlarmThreshold?: number;
   readonly wafRateLimitPer5Minutes: number;
   readonly alarmEmail: string;
   readonly monthlyBudgetUsd: number;
@@ -51,7 +60,7 @@ export const DEFAULT_CONFIG: MissionControlConfig = {
     'arn:aws:codeconnections:us-east-1:123456789012:connection/00000000-0000-0000-0000-000000000000',
   applicationName: 'mission-control',
   environmentName: 'mission-control-prod',
-  solutionStackName: '64bit Amazon Linux 2023 v6.10.0 running Node.js 22',
+  platformBranch: 'Node.js 22 running on 64bit Amazon Linux 2023',
   maintenanceWindowStart: 'Sun:03:00',
   instanceTypes: ['t3.small'],
   minInstances: 2,
@@ -62,11 +71,13 @@ export const DEFAULT_CONFIG: MissionControlConfig = {
   databaseMaxAllocatedStorageGiB: 100,
   databaseMultiAz: true,
   databaseName: 'mission_control',
-  databaseConnectionsAlarmThreshold: 60,
   wafRateLimitPer5Minutes: 1000,
   alarmEmail: 'ops@example.com',
-  monthlyBudgetUsd: 200,
+  monthlyBudgetUsd: 250,
 };
+
+/** Keys without a default: when absent, infra derives them (see their comments). */
+const OPTIONAL_NUMBERS = ['databasePoolMax', 'databaseMaxConnections', 'databaseConnectionsAlarmThreshold'] as const;
 
 type ContextReader = (key: string) => unknown;
 
@@ -95,11 +106,18 @@ export function readConfig(read: ContextReader): MissionControlConfig {
     key,
     coerce(key, read(key), fallback),
   ]);
+  for (const key of OPTIONAL_NUMBERS) {
+    const raw = read(key);
+    if (raw !== undefined) entries.push([key, coerce(key, raw, 0)]);
+  }
   const config = Object.fromEntries(entries) as MissionControlConfig;
   if (config.minInstances < 1 || config.maxInstances < config.minInstances) {
     throw new Error('Context needs 1 <= minInstances <= maxInstances');
   }
   if (config.instanceTypes.length === 0) throw new Error('Context "instanceTypes" is empty');
+  if (!/^arn:[^:]+:(codeconnections|codestar-connections):/.test(config.connectionArn)) {
+    throw new Error('Context "connectionArn" must be a codeconnections or codestar-connections ARN');
+  }
   return config;
 }
 

@@ -5,6 +5,7 @@ import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type { Construct } from 'constructs';
 import type { MissionControlConfig } from './config';
+import { DatabaseRoles } from './database-roles';
 
 export interface NetworkDataStackProps extends StackProps {
   readonly config: MissionControlConfig;
@@ -21,8 +22,10 @@ export class NetworkDataStack extends Stack {
   /** Attached to the EB instances; the only source allowed into the database. */
   readonly instanceSecurityGroup: ec2.SecurityGroup;
   readonly database: rds.DatabaseInstance;
-  /** RDS-managed master user secret ({"username","password"}); RDS rotates it. */
-  readonly databaseSecret: secretsmanager.ISecret;
+  /** RDS-managed master user secret ({"username","password"}); RDS rotates it. Nothing but the roles function reads it. */
+  readonly masterSecret: secretsmanager.ISecret;
+  /** The roles the service uses instead of the master user, each with its rotated secret. */
+  readonly roles: DatabaseRoles;
 
   constructor(scope: Construct, id: string, props: NetworkDataStackProps) {
     super(scope, id, props);
@@ -106,7 +109,13 @@ export class NetworkDataStack extends Stack {
       'PostgreSQL from the web instances',
     );
     if (!this.database.secret) throw new Error('RDS-managed master secret missing');
-    this.databaseSecret = this.database.secret;
+    this.masterSecret = this.database.secret;
+    this.roles = new DatabaseRoles(this, 'Roles', {
+      vpc: this.vpc,
+      database: this.database,
+      masterSecret: this.masterSecret,
+      databaseName: config.databaseName,
+    });
 
     Validations.of(this.database).acknowledge({
       id: 'AwsSolutions-RDS11',

@@ -1,6 +1,7 @@
 import { Validations, type App } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { readAppConfig } from './config';
+import { planConnections } from './connection-budget';
 import { NetworkDataStack } from './data-stack';
 import { OperationsStack } from './operations-stack';
 import { PipelineStack } from './pipeline-stack';
@@ -11,6 +12,7 @@ export function buildMissionControl(app: App) {
   const config = readAppConfig(app);
   const env = { account: config.account, region: config.region };
   const prefix = config.stackPrefix;
+  const connections = planConnections(config);
 
   Validations.of(app).addPlugins(
     new AwsSolutionsChecks(app, { verbose: true, writeSuppressionsToCloudFormation: true }),
@@ -27,8 +29,9 @@ export function buildMissionControl(app: App) {
     description: 'Mission Control: Elastic Beanstalk application and environment, certificate, DNS, WAF',
     vpc: data.vpc,
     instanceSecurityGroup: data.instanceSecurityGroup,
-    database: data.database,
-    databaseSecret: data.databaseSecret,
+    appSecret: data.roles.appSecret,
+    migrationSecret: data.roles.migrationSecret,
+    databasePoolMax: connections.poolMax,
   });
   const operations = new OperationsStack(app, `${prefix}-Operations`, {
     env,
@@ -36,6 +39,7 @@ export function buildMissionControl(app: App) {
     description: 'Mission Control: alarms, alarm topic, monthly budget',
     database: data.database,
     loadBalancer: web.loadBalancer,
+    databaseMaxConnections: connections.maxConnections,
   });
   const pipeline = new PipelineStack(app, `${prefix}-Pipeline`, {
     env,
@@ -43,7 +47,8 @@ export function buildMissionControl(app: App) {
     description: 'Mission Control: CodePipeline from GitHub through CodeBuild to Elastic Beanstalk',
     applicationName: web.application.ref,
     environmentName: web.beanstalkEnvironment.ref,
+    beanstalkServiceRoleArn: web.serviceRole.roleArn,
     failureTopic: operations.alarmTopic,
   });
-  return { config, data, web, operations, pipeline };
+  return { config, connections, data, web, operations, pipeline };
 }

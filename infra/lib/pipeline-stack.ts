@@ -1,7 +1,8 @@
-import { Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { Arn, ArnFormat, Duration, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as codebuild from 'aws-cdk-lib/aws-codebuild';
 import * as codepipeline from 'aws-cdk-lib/aws-codepipeline';
 import * as actions from 'aws-cdk-lib/aws-codepipeline-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -13,11 +14,16 @@ export interface PipelineStackProps extends StackProps {
   readonly config: MissionControlConfig;
   readonly applicationName: string;
   readonly environmentName: string;
+  /** Elastic Beanstalk's service role, which deletes old application versions' source bundles. */
+  readonly beanstalkServiceRoleArn: string;
   readonly failureTopic: sns.ITopic;
 }
 
 /** Path of the build definition at the repository root; the build output is the EB bundle. */
 export const BUILDSPEC_PATH = 'buildspec.yml';
+
+/** Where CodeBuild keeps the npm cache that buildspec.yml's `cache: paths` names, in the artifact bucket. */
+export const BUILD_CACHE_PREFIX = 'codebuild-cache';
 
 /** Push to the branch → CodeBuild runs the repository's buildspec → Elastic Beanstalk deploy. */
 export class PipelineStack extends Stack {
@@ -35,6 +41,16 @@ export class PipelineStack extends Stack {
       enforceSSL: true,
       // Old bundles stay available for rollback through the EB application versions.
       removalPolicy: RemovalPolicy.RETAIN,
+      // CodeBuild rewrites the cache on every build; a cache nobody refreshed for a month goes.
+      lifecycleRules: [{ prefix: `${BUILD_CACHE_PREFIX}/`, expiration: Duration.days(30) }],
+    });
+    // The EB deploy action creates application versions from bundles in this bucket; the
+    // application's lifecycle rule (keep 50) deletes their bundles with EB's service role.
+    new iam.Policy(this, 'BeanstalkDeletesOldBundles', {
+      roles: [iam.Role.fromRoleArn(this, 'BeanstalkServiceRole', props.beanstalkServiceRoleArn)],
+      statements: [
+        new iam.PolicyStatement({ actions: ['s3:DeleteObject'], resources: [this.artifactBucket.arnForObjects('*')] }),
+      ],
     });
 
     this.buildProject = new codebuild.PipelineProject(this, 'Build', {
@@ -46,6 +62,9 @@ export class PipelineStack extends Stack {
         computeType: codebuild.ComputeType.SMALL,
       },
       timeout: Duration.minutes(20),
+      // S3 rather than LOCAL: a local cache survives only on the same build host for a short
+      // while, and this pipeline builds a few times a day (docs/infrastructure.md, "Build cache").
+      cache: codebuild.Cache.bucket(this.artifactBucket, { prefix: BUILD_CACHE_PREFIX }),
       logging: {
         cloudWatch: {
           logGroup: new logs.LogGroup(this, 'BuildLogs', {
@@ -56,6 +75,17 @@ export class PipelineStack extends Stack {
       },
     });
 
+    // CDK grants `codestar-connections:UseConnection`; connections made since 2024 have
+    // `arn:aws:codeconnections:` ARNs, and IAM matches the action's service prefix to the ARN's
+    // ("Connections rename – Summary of changes", Developer Tools console user guide).
+    const sourceRole = new iam.Role(this, 'SourceActionRole', {
+      assumedBy: new iam.AccountPrincipal(this.account),
+      description: 'CodePipeline source action: uses the GitHub connection, writes the source artifact',
+    });
+    const connectionService = Arn.split(config.connectionArn, ArnFormat.SLASH_RESOURCE_NAME).service;
+    sourceRole.addToPolicy(
+      new iam.PolicyStatement({ actions: [`${connectionService}:UseConnection`], resources: [config.connectionArn] }),
+    );
     const sourceOutput = new codepipeline.Artifact('Source');
     const bundle = new codepipeline.Artifact('Bundle');
     const source = new actions.CodeStarConnectionsSourceAction({
@@ -66,6 +96,7 @@ export class PipelineStack extends Stack {
       branch: config.repositoryBranch,
       output: sourceOutput,
       triggerOnPush: true,
+      role: sourceRole,
     });
     this.pipeline = new codepipeline.Pipeline(this, 'Pipeline', {
       pipelineType: codepipeline.PipelineType.V2,

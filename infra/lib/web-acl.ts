@@ -13,6 +13,16 @@ const MANAGED_RULE_GROUPS = [
   'AWSManagedRulesKnownBadInputsRuleSet',
 ];
 
+/**
+ * Rules of those groups that only count. `SizeRestrictions_BODY` blocks bodies over 8 KB with a
+ * bare 403; the service (BODY_LIMIT_BYTES, 16 KB) and nginx (`client_max_body_size 16k`) enforce
+ * the documented limit with the JSON 413 instead. AWS WAF Developer Guide, "Core rule set (CRS)
+ * managed rule group" and "Overriding rule actions in a rule group".
+ */
+export const COUNTED_MANAGED_RULES: Record<string, string[]> = {
+  AWSManagedRulesCommonRuleSet: ['SizeRestrictions_BODY'],
+};
+
 function visibility(metricName: string): wafv2.CfnWebACL.VisibilityConfigProperty {
   return { cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName };
 }
@@ -37,7 +47,16 @@ export class RegionalWebAcl extends Construct {
         name,
         priority: index + 1,
         overrideAction: { none: {} },
-        statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+        statement: {
+          managedRuleGroupStatement: {
+            vendorName: 'AWS',
+            name,
+            ruleActionOverrides: COUNTED_MANAGED_RULES[name]?.map((rule) => ({
+              name: rule,
+              actionToUse: { count: {} },
+            })),
+          },
+        },
         visibilityConfig: visibility(name),
       }),
     );

@@ -1,9 +1,8 @@
-import { CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Stack, Validations, type StackProps } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elasticbeanstalk from 'aws-cdk-lib/aws-elasticbeanstalk';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as rds from 'aws-cdk-lib/aws-rds';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as route53Targets from 'aws-cdk-lib/aws-route53-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -11,30 +10,45 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import type { Construct } from 'constructs';
 import type { MissionControlConfig } from './config';
 import { LoadBalancerLookup } from './load-balancer-lookup';
+import { nagPartition } from './nag';
 import { toOptionSettings } from './option-settings';
+import { RecommendedPlatformVersion } from './platform-lookup';
 import { RegionalWebAcl } from './web-acl';
 
 export interface WebStackProps extends StackProps {
   readonly config: MissionControlConfig;
   readonly vpc: ec2.IVpc;
   readonly instanceSecurityGroup: ec2.ISecurityGroup;
-  readonly database: rds.IDatabaseInstance;
-  readonly databaseSecret: secretsmanager.ISecret;
+  /** The web process's credentials (DATABASE_SECRET_ID): rows only. */
+  readonly appSecret: secretsmanager.ISecret;
+  /** The predeploy migration's credentials (DATABASE_MIGRATION_SECRET_ID): the schema's owner. */
+  readonly migrationSecret: secretsmanager.ISecret;
+  /** DATABASE_POOL_MAX, sized by the connection budget (lib/connection-budget.ts). */
+  readonly databasePoolMax: number;
 }
 
 /** Where the build (root buildspec.yml) puts the RDS CA bundle inside the source bundle. */
 export const DATABASE_SSL_CA_FILE = '/var/app/current/certs/rds-global-bundle.pem';
 
 /**
+ * Application versions kept; older ones and their source bundles are deleted when a new version
+ * is created (the region's quota is 1,000 versions). EB Developer Guide, "Configuring application
+ * version lifecycle settings".
+ */
+export const APPLICATION_VERSIONS_KEPT = 50;
+
+/**
  * The Elastic Beanstalk application and environment, its certificate, DNS name and WAF.
  * Settings shared by every environment live in the bundle's .ebextensions; anything set here
  * overrides them, so only environment-specific settings (plus the few that must hold from
- * creation, before any bundle is deployed; see README) are given.
+ * creation, before any bundle is deployed; see docs/infrastructure.md) are given.
  */
 export class WebStack extends Stack {
   readonly application: elasticbeanstalk.CfnApplication;
   readonly beanstalkEnvironment: elasticbeanstalk.CfnEnvironment;
   readonly instanceRole: iam.Role;
+  /** Elastic Beanstalk's service role: health, managed updates, the version lifecycle. */
+  readonly serviceRole: iam.Role;
   readonly certificate: acm.Certificate;
   readonly loadBalancer: LoadBalancerLookup;
 
@@ -53,10 +67,16 @@ export class WebStack extends Stack {
 
     this.instanceRole = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'Mission Control EB instances: platform agent plus read of the database secret',
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AWSElasticBeanstalkWebTier')],
+      description: 'Mission Control EB instances: platform agent, Session Manager, read of the two database role secrets',
+      managedPolicies: [
+        iam.ManagedPolicy.fromAwsManagedPolicyName('AWSElasticBeanstalkWebTier'),
+        // Session Manager shells for the runbook (docs/operations.md); no SSH, no open port.
+        iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore'),
+      ],
     });
-    props.databaseSecret.grantRead(this.instanceRole);
+    // The web process and the predeploy hook run on the same instances, so both secrets are here.
+    props.appSecret.grantRead(this.instanceRole);
+    props.migrationSecret.grantRead(this.instanceRole);
     const instanceProfile = new iam.InstanceProfile(this, 'InstanceProfile', {
       role: this.instanceRole,
     });
@@ -65,16 +85,42 @@ export class WebStack extends Stack {
       assumedBy: new iam.ServicePrincipal('elasticbeanstalk.amazonaws.com', {
         conditions: { StringEquals: { 'sts:ExternalId': 'elasticbeanstalk' } },
       }),
-      description: 'Elastic Beanstalk service role: enhanced health and managed platform updates',
+      description: 'Elastic Beanstalk service role: enhanced health, health streaming, managed updates, version lifecycle',
       managedPolicies: [
         iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AWSElasticBeanstalkEnhancedHealth'),
         iam.ManagedPolicy.fromAwsManagedPolicyName('AWSElasticBeanstalkManagedUpdatesCustomerRolePolicy'),
       ],
     });
+    this.serviceRole = serviceRole;
+    // Health streaming (.ebextensions/05-logs.config) writes with the service role; a custom one
+    // needs these three actions. EB Developer Guide, "Streaming Elastic Beanstalk environment
+    // health information to Amazon CloudWatch Logs", narrowed to this environment's log group.
+    const healthLogGroupName = `/aws/elasticbeanstalk/${config.environmentName}/environment-health.log`;
+    serviceRole.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['logs:CreateLogStream', 'logs:DescribeLogStreams', 'logs:PutLogEvents'],
+        resources: [
+          this.formatArn({
+            service: 'logs',
+            resource: 'log-group',
+            resourceName: `${healthLogGroupName}:*`,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        ],
+      }),
+    );
 
     this.application = new elasticbeanstalk.CfnApplication(this, 'Application', {
       applicationName: config.applicationName,
       description: 'Mission Control (versions are created by the pipeline)',
+      resourceLifecycleConfig: {
+        // The managed-updates policy on this role allows elasticbeanstalk:* and deleting objects in
+        // elasticbeanstalk-* buckets; the pipeline stack lets it delete bundles in its artifact bucket.
+        serviceRole: serviceRole.roleArn,
+        versionLifecycleConfig: {
+          maxCountRule: { enabled: true, maxCount: APPLICATION_VERSIONS_KEPT, deleteSourceFromS3: true },
+        },
+      },
     });
 
     const subnetIds = (subnets: ec2.ISubnet[]) => subnets.map((subnet) => subnet.subnetId).join(',');
@@ -82,8 +128,8 @@ export class WebStack extends Stack {
       applicationName: this.application.ref,
       environmentName: config.environmentName,
       cnamePrefix: config.environmentName,
-      solutionStackName: config.solutionStackName,
-      // No versionLabel: the pipeline owns versions; EB starts with its sample app (README).
+      platformArn: new RecommendedPlatformVersion(this, 'Platform', { branchName: config.platformBranch }).platformArn,
+      // No versionLabel: the pipeline owns versions; EB starts with its sample app (docs/infrastructure.md).
       optionSettings: toOptionSettings({
         'aws:ec2:vpc': {
           VPCId: props.vpc.vpcId,
@@ -120,10 +166,11 @@ export class WebStack extends Stack {
         },
         'aws:elasticbeanstalk:managedactions:platformupdate': { UpdateLevel: 'minor' },
         'aws:elasticbeanstalk:application:environment': {
-          DATABASE_SECRET_ID: props.databaseSecret.secretArn,
-          DATABASE_HOST: props.database.dbInstanceEndpointAddress,
-          DATABASE_PORT: props.database.dbInstanceEndpointPort,
-          DATABASE_NAME: config.databaseName,
+          DATABASE_SECRET_ID: props.appSecret.secretArn,
+          DATABASE_MIGRATION_SECRET_ID: props.migrationSecret.secretArn,
+          DATABASE_POOL_MAX: String(props.databasePoolMax),
+          // The Environment dimension of the service's metrics (alarms and dashboard select it).
+          METRICS_ENVIRONMENT: config.environmentName,
           DATABASE_SSL_CA_FILE,
           AWS_REGION: this.region,
         },
@@ -131,13 +178,16 @@ export class WebStack extends Stack {
     });
 
     const environmentHost = `${config.environmentName}.${this.region}.elasticbeanstalk.com`;
-    new route53.ARecord(this, 'AliasRecord', {
+    const aliasRecord = new route53.ARecord(this, 'AliasRecord', {
       zone: hostedZone,
       recordName: config.domainName,
       target: route53.RecordTarget.fromAlias(
         new route53Targets.ElasticBeanstalkEnvironmentEndpointTarget(environmentHost),
       ),
     });
+    // The target is a name built from configuration, so nothing else orders the record after the
+    // environment that owns that name.
+    aliasRecord.node.addDependency(this.beanstalkEnvironment);
 
     this.loadBalancer = new LoadBalancerLookup(this, 'LoadBalancer', {
       applicationName: this.application.ref,
@@ -153,10 +203,19 @@ export class WebStack extends Stack {
 
     new CfnOutput(this, 'Url', { value: `https://${config.domainName}` });
     new CfnOutput(this, 'EnvironmentHost', { value: environmentHost });
+    new CfnOutput(this, 'InstanceProfileName', { value: instanceProfile.instanceProfileName });
 
     Validations.of(this.instanceRole).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AWSElasticBeanstalkWebTier]',
       reason: 'AWS-maintained instance policy the EB platform agent needs (log upload, health, X-Ray).',
+    });
+    Validations.of(this.instanceRole).acknowledge({
+      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      reason: 'AWS-maintained policy Session Manager needs on the instance; the runbook uses it instead of SSH.',
+    });
+    Validations.of(serviceRole).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::arn:${nagPartition(this)}:logs:${this.region}:${this.account}:log-group:${healthLogGroupName}:*]`,
+      reason: 'Log streams EB creates in this environment\'s health log group; names are dated, unknown ahead.',
     });
     Validations.of(serviceRole).acknowledge({
       id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSElasticBeanstalkEnhancedHealth]',

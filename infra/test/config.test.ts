@@ -20,7 +20,9 @@ const context = {
   databaseMultiAz: 'false',
   alarmEmail: 'oncall@example.org',
   monthlyBudgetUsd: '900',
-  solutionStackName: '64bit Amazon Linux 2023 v6.11.0 running Node.js 22',
+  platformBranch: 'Node.js 24 running on 64bit Amazon Linux 2023',
+  databasePoolMax: '6',
+  databaseConnectionsAlarmThreshold: '500',
 };
 const { stacks, templates, report } = synthesize(context);
 
@@ -33,8 +35,12 @@ t.test('every parameter comes from context, none from code', async (t) => {
   t.equal(options.get('aws:ec2:instances/InstanceTypes'), 't3.medium,t3.large');
   t.equal(options.get('aws:autoscaling:asg/MinSize'), '3');
   t.equal(options.get('aws:autoscaling:asg/MaxSize'), '9');
+  t.equal(options.get('aws:elasticbeanstalk:application:environment/DATABASE_POOL_MAX'), '6');
   const [, environment] = single(templates.web, 'AWS::ElasticBeanstalk::Environment');
-  t.equal(environment.Properties.SolutionStackName, context.solutionStackName);
+  const platformLookup = Object.values(templates.web.findResources('Custom::AWS')).find((resource: any) =>
+    JSON.stringify(resource.Properties.Create).includes('listPlatformVersions'),
+  ) as any;
+  t.match(platformLookup.Properties.Create, 'Node.js 24 running on 64bit Amazon Linux 2023');
   t.equal(environment.Properties.CNAMEPrefix, 'mission-control-staging');
   templates.web.hasResourceProperties('AWS::CertificateManager::Certificate', { DomainName: 'staging.example.org' });
   templates.web.hasResourceProperties('AWS::Route53::RecordSet', {
@@ -53,6 +59,7 @@ t.test('every parameter comes from context, none from code', async (t) => {
     Budget: { BudgetLimit: { Amount: 900, Unit: 'USD' } },
   });
   templates.operations.hasResourceProperties('AWS::SNS::Subscription', { Endpoint: 'oncall@example.org' });
+  templates.operations.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'DatabaseConnections', Threshold: 500 });
 });
 
 t.test('turning Multi-AZ off is acknowledged, so the copy still passes cdk-nag', async (t) => {
@@ -64,5 +71,7 @@ t.test('invalid context is rejected with a clear message', async (t) => {
   t.throws(() => readConfig(read({ minInstances: 'two' })), /minInstances.*number/);
   t.throws(() => readConfig(read({ databaseMultiAz: 'yes' })), /databaseMultiAz.*true or false/);
   t.throws(() => readConfig(read({ minInstances: 5, maxInstances: 2 })), /minInstances <= maxInstances/);
+  t.throws(() => readConfig(read({ databasePoolMax: 'ten' })), /databasePoolMax.*number/);
   t.same(readConfig(read({})), DEFAULT_CONFIG);
+  t.equal(readConfig(read({ databaseMaxConnections: '81' })).databaseMaxConnections, 81);
 });
