@@ -126,10 +126,10 @@ export class LoadGenerator {
     return at
   }
 
-  /** Stops sending, waits for requests in flight (and, for 30 s, writes being retried), closes the streams. */
+  /** Stops sending, waits for requests in flight (and, for 45 s, writes being retried), closes the streams. */
   async stop(): Promise<void> {
     this.#running = false
-    this.#settleBy = performance.now() + 30_000
+    this.#settleBy = performance.now() + 45_000
     await this.#scheduler
     await Promise.all(this.#inFlight)
     for (const stop of this.#streamStops) stop()
@@ -207,7 +207,8 @@ export class LoadGenerator {
       const answer = await this.#record(kind, method, path, body, { ...write, idempotencyKey, attempt })
       const retriable = answer.record.status === 0 || answer.record.status >= 500
       if (!retriable || !this.#options.retryWrites || performance.now() > this.#settleBy) return answer
-      await sleep(Number(answer.record.retryAfter ?? 1) * 1000)
+      // Retry-After, doubled on each further attempt (up to 16 s): retries never pile onto an outage.
+      await sleep(Math.min(Number(answer.record.retryAfter ?? 1) * 2 ** (attempt - 1), 16) * 1000)
     }
   }
 
