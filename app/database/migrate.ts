@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { sql, type Kysely } from 'kysely'
 import { FileMigrationProvider, Migrator, type Migration, type MigrationResult, type MigrationResultSet } from 'kysely/migration'
 
@@ -15,6 +16,7 @@ type MigrationModule = Migration & { transactional?: boolean }
 
 /** Any fixed key: serialises whole migration runs across instances (Kysely's own lock covers one step). */
 const MIGRATION_RUN_LOCK = 7_230_114_511
+const RUN_LOCK_POLL_MS = 250
 
 function migrationProvider(): FileMigrationProvider {
   return new FileMigrationProvider({ fs, path, migrationFolder: migrationsFolder })
@@ -42,8 +44,11 @@ export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultS
   // PGlite has one connection, and nobody to take turns with.
   if (!db.getExecutor().adapter.supportsMultipleConnections) return applyPending()
   return db.connection().execute(async (connection) => {
-    // The wait for another instance's run is not bounded by the session's lock_timeout.
-    await sql`with no_timeout as (select set_config('lock_timeout', '0', true)) select pg_advisory_lock(${MIGRATION_RUN_LOCK}) from no_timeout`.execute(connection)
+    // Polled rather than waited for inside one statement: a waiting statement is an open
+    // transaction, and `create index concurrently` in the other run would wait for it in turn.
+    while (!(await sql<{ locked: boolean }>`select pg_try_advisory_lock(${MIGRATION_RUN_LOCK}) as locked`.execute(connection)).rows[0]!.locked) {
+      await sleep(RUN_LOCK_POLL_MS)
+    }
     try {
       return await applyPending()
     } finally {
