@@ -168,7 +168,14 @@ export async function startPostgresCluster(t: Teardown): Promise<PostgresCluster
       const children = await readFile(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8')
       // The postmaster first on the way down (no new backends), last on the way up.
       const pids = [postmaster, ...children.trim().split(/\s+/).filter(Boolean).map(Number)]
-      for (const pid of signal === 'SIGSTOP' ? pids : pids.reverse()) process.kill(pid, signal)
+      for (const pid of signal === 'SIGSTOP' ? pids : pids.reverse()) {
+        try {
+          process.kill(pid, signal)
+        } catch (error) {
+          // A backend that ended between the listing and the signal.
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+        }
+      }
     },
     async restart() {
       await cluster.stop()
