@@ -30,11 +30,11 @@ interface Teardown {
 
 /**
  * Configuration as the service would read it, with test-friendly defaults and overrides. Load
- * shedding is off unless a test turns it on: a busy test machine stalls the event loop and slows
- * connections for reasons of its own (test/database-outage.test.ts and the fleet test shedding).
+ * shedding is off unless a test turns it on: a busy test machine slows connections for reasons of
+ * its own (test/database-outage.test.ts and the fleet test shedding).
  */
 export function testConfig(env: Record<string, string> = {}): Config {
-  return loadConfig({ SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'silent', LOAD_SHED_EVENT_LOOP_DELAY_MS: '0', LOAD_SHED_POOL_WAIT_MS: '0', ...env })
+  return loadConfig({ SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'silent', LOAD_SHED_POOL_WAIT_MS: '0', ...env })
 }
 
 /** A URL for another database on the same server as TEST_DATABASE_URL. */

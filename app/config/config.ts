@@ -61,8 +61,10 @@ export const ConfigSchema = Type.Object({
 
   // Load shedding (503 SERVICE_OVERLOADED): when a request has waited this long for a database
   // connection (the database stopped answering), or the event loop lags this much; 0 turns it off.
+  // Off by default for the event loop: a starved CPU delays it at start-up too, and auto scaling
+  // answers CPU load.
   LOAD_SHED_POOL_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000 }),
-  LOAD_SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000 }),
+  LOAD_SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 0 }),
 
   // SIGTERM: keep serving for the drain time (whatever the load balancer still sends), then stop
   // listening and finish requests in flight; exit anyway once the shutdown timeout has passed.
