@@ -11,7 +11,7 @@ import { databaseUrl, openTestDatabase, withAdminClient } from './helpers.js'
 import { serviceEnv, spawnService, waitUntilHealthy } from './support/service-process.js'
 
 // Each test starts a whole process (tsx compiles the service on the way): generous on a busy machine.
-t.setTimeout(300_000)
+t.setTimeout(600_000)
 
 t.test('a bad configuration value stops the process with one line naming the variable', async (t) => {
   const service = spawnService(t, { PORT: '70000' })
