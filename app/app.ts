@@ -1,10 +1,11 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/config.js'
 import type { DatabaseHandle } from './database/database.js'
 import databasePlugin from './database/database-plugin.js'
 import errorHandler from './errors/error-handler.js'
 import healthRoutes from './health/health-routes.js'
+import loadShedding from './health/load-shedding.js'
 import planetsRoutes from './planets/planets-routes.js'
 import launchesRoutes from './launches/launches-routes.js'
 import spacexSyncPlugin from './spacex/spacex-sync-plugin.js'
@@ -17,6 +18,15 @@ import { validatorCompiler } from './validation.js'
 
 /** Request bodies above this are refused with 413; nginx's client_max_body_size matches it. */
 export const BODY_LIMIT_BYTES = 16 * 1024
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** First step of a graceful shutdown (server.ts): keep serving, but close every connection after its answer. */
+    startDraining(): void
+    /** Every route as registered, schema included: the API's shape for tools (the fuzz tests walk it). */
+    routeCatalog(): readonly RouteOptions[]
+  }
+}
 
 export interface BuildAppOptions {
   config: Config
@@ -41,24 +51,34 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
     // The ALB and nginx sit in front: client address and protocol come from X-Forwarded-*.
     trustProxy: true,
     bodyLimit: BODY_LIMIT_BYTES,
-    return503OnClosing: true,
+    // Requests that still arrive on open connections while closing are answered, not refused.
+    return503OnClosing: false,
     connectionTimeout: 30_000,
     keepAliveTimeout: 65_000, // longer than the ALB's 60 s idle timeout, so the ALB closes first
     requestTimeout: 30_000,
+    // A URL that cannot be decoded (`%ED%A0%80`, an unpaired surrogate) never reaches a route, or
+    // the error handler: it gets the API's error shape here.
+    frameworkErrors: (_error, _request, reply) => void (reply as FastifyReply).code(400).send({ error: 'The URL is not valid', code: 'INVALID_URL' })
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
+  const routes: RouteOptions[] = []
+  app.addHook('onRoute', (route) => void routes.push(route))
+  app.decorate('routeCatalog', () => routes)
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id)
   })
-  // While shutting down, answers to requests in flight close their keep-alive connection:
-  // otherwise the idle socket holds the server open until the keep-alive timeout.
-  let closing = false
+  // While shutting down, answers close their keep-alive connection: clients open the next one
+  // to another instance, and no idle socket holds the server open until the keep-alive timeout.
+  let draining = false
+  app.decorate('startDraining', () => {
+    draining = true
+  })
   app.addHook('preClose', async () => {
-    closing = true
+    draining = true
   })
   app.addHook('onSend', async (_request, reply) => {
-    if (closing) reply.header('connection', 'close')
+    if (draining) reply.header('connection', 'close')
   })
 
   await app.register(errorHandler)
@@ -72,6 +92,10 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   // Before the routes: the OpenAPI document is collected from the routes as they are added.
   await app.register(openapiPlugin)
   await app.register(databasePlugin, { database })
+  await app.register(loadShedding, {
+    poolWaitMs: config.LOAD_SHED_POOL_WAIT_MS,
+    eventLoopDelayMs: config.LOAD_SHED_EVENT_LOOP_DELAY_MS
+  })
   await app.register(writesPlugin)
   await app.register(healthRoutes)
   await app.register(planetsRoutes, { prefix: '/v1' })

@@ -1,9 +1,11 @@
 // The process entry: reads the configuration, opens the database, listens, and shuts down gracefully.
+import { setTimeout as sleep } from 'node:timers/promises'
 import closeWithGrace from 'close-with-grace'
 import { pino } from 'pino'
 import { buildApp } from './app.js'
 import { ConfigError, failureMessage, loadConfig, type Config } from './config/config.js'
 import { openDatabase } from './database/database.js'
+import { missingMigrations } from './database/migrate.js'
 import { loggerOptions } from './logger.js'
 import { prepareDatabase } from './prepare-database.js'
 
@@ -23,14 +25,27 @@ const log = pino(loggerOptions(config.LOG_LEVEL))
 try {
   const database = await openDatabase(config, log)
   log.info({ database: database.kind }, `using ${database.description}`)
-  await prepareDatabase(database.db, log)
+  if (config.NODE_ENV === 'production') {
+    // Production migrates in the predeploy hook (npm run db:migrate), before any instance of the
+    // new version starts: here the schema only has to be at least what this version needs.
+    const missing = await missingMigrations(database.db)
+    if (missing.length > 0) {
+      throw new Error(`the database lacks migration ${missing.join(', ')}: run \`npm run db:migrate\` (the predeploy hook does)`)
+    }
+  } else {
+    await prepareDatabase(database.db, log)
+  }
   const app = await buildApp({ config, database, loggerInstance: log })
 
-  // SIGTERM (EB stopping the web process) or SIGINT: stop accepting, let in-flight requests
-  // finish, close the pool; past SHUTDOWN_TIMEOUT_MS close-with-grace exits anyway.
+  // SIGTERM (EB stopping the web process) or SIGINT: keep serving through the drain time, since
+  // the load balancer may still send requests it chose before the deregistration reached it;
+  // then stop listening, let requests in flight finish and close the pool. Past
+  // SHUTDOWN_TIMEOUT_MS close-with-grace exits anyway.
   closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS, logger: log }, async ({ signal, err }) => {
     if (err) log.error({ err }, 'shutting down after an unexpected error')
-    else log.info({ signal }, 'shutting down')
+    else log.info({ signal, drainMs: config.SHUTDOWN_DRAIN_MS }, 'shutting down')
+    app.startDraining()
+    if (!err) await sleep(config.SHUTDOWN_DRAIN_MS)
     await app.close()
   })
 

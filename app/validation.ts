@@ -2,7 +2,8 @@ import { Ajv, type Options } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
 
-const shared: Options = { removeAdditional: true, useDefaults: true, allErrors: false, strict: false }
+// verbose: errors carry the rejected value, so messages can say what was wrong with it.
+const shared: Options = { removeAdditional: true, useDefaults: true, allErrors: false, strict: false, verbose: true }
 
 // Query strings and path parameters arrive as text, so "2" must become 2 and "true" true.
 // JSON bodies already carry types: coercing them would store `"rocket": 42` as "42".
@@ -11,3 +12,16 @@ const strict = addFormats.default(new Ajv({ ...shared, coerceTypes: false }))
 
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
   (httpPart === 'body' ? strict : coercing).compile(schema)
+
+/**
+ * What no text field accepts: C0 and C1 control characters (NUL among them, which PostgreSQL
+ * cannot store) and unpaired surrogates (which have no UTF-8 form). Ajv compiles patterns with
+ * the `u` flag, where a surrogate range matches only unpaired ones.
+ */
+const FORBIDDEN = '\\u0000-\\u001f\\u007f-\\u009f\\ud800-\\udfff'
+export const FORBIDDEN_CHARACTERS = new RegExp(`[${FORBIDDEN}]`, 'u')
+
+/** Pattern of a text field: any length (minLength/maxLength say), no forbidden character. */
+export const TEXT_PATTERN = `^[^${FORBIDDEN}]*$`
+/** Pattern of a required text field: the same, with at least one visible character. */
+export const NON_BLANK_TEXT_PATTERN = `^\\s*[^\\s${FORBIDDEN}][^${FORBIDDEN}]*$`

@@ -10,6 +10,12 @@ import autocannon from 'autocannon'
 import pg from 'pg'
 import { freePort } from '../test/support/free-port.js'
 
+// `npm run bench -- --soak`: the soak (bench/soak.ts) instead of this benchmark.
+if (process.argv.includes('--soak')) {
+  await import('./soak.js')
+  process.exit()
+}
+
 const root = path.resolve(import.meta.dirname, '..')
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const SCRATCH = 'mission_control_bench'

@@ -1,32 +1,32 @@
 // An Elastic Beanstalk-like run of the bundle: unzip it, run its hooks in EB's order with the
 // environment the bundle defines, start the Procfile's web process, put a real nginx with EB's
 // layout and the bundle's .platform/nginx in front, and talk to it the way the ALB does.
-// PostgreSQL when TEST_DATABASE_URL is set (two "instances" migrate at once), PGlite otherwise.
-import { spawn, type ChildProcess } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
-import { once } from 'node:events'
-import { existsSync } from 'node:fs'
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+// The bundle runs in production, which needs PostgreSQL: TEST_DATABASE_URL's server when set,
+// else a cluster of the test's own. Two "instances" migrate at once.
 import { createServer, request, type IncomingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
+import { once } from 'node:events'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { gunzipSync } from 'node:zlib'
-import pg from 'pg'
 import t from 'tap'
-import { databaseUrl, withAdminClient } from './helpers.js'
 import {
   buildBundle,
   bundleEnvironment,
   extractZip,
   fixtures,
+  instanceEnvironment,
   layOutNginx,
+  runHookPhase,
   startNginx,
+  startWebProcess,
   temporaryDirectory,
   testNginxConfig,
   waitFor
 } from './fixtures/eb/harness.js'
 import { freePort } from './support/free-port.js'
+import { scratchDatabase } from './support/scratch-database.js'
 
 // A production install and zip of ~5000 files before the run starts: longer than .taprc's default.
 t.setTimeout(300_000)
@@ -36,14 +36,7 @@ const zipFile = path.join(work, 'bundle/app.zip')
 await buildBundle(zipFile)
 
 // --- the database the environment points at ---------------------------------------------------
-const onPostgres = Boolean(process.env.TEST_DATABASE_URL)
-const databaseEnvironment: Record<string, string> = {}
-if (onPostgres) {
-  const name = `eb_run_${randomBytes(4).toString('hex')}`
-  await withAdminClient((client) => client.query(`CREATE DATABASE ${name}`))
-  t.teardown(() => withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)))
-  databaseEnvironment.DATABASE_URL = databaseUrl(name)
-}
+const database = await scratchDatabase(t, 'eb_run')
 
 // --- unzip → hooks → web process → nginx, timed like a deployment ----------------------------
 const startedAt = performance.now()
@@ -58,66 +51,22 @@ const nginxPort = await freePort()
 const bundleMetricsFile = (await bundleEnvironment(appDirectory)).METRICS_FILE!
 const metricsFile = path.join(work, bundleMetricsFile)
 await mkdir(path.dirname(metricsFile), { recursive: true })
-const environment: Record<string, string> = {
-  // What EB gives hooks and Procfile processes: PATH, HOME and the environment properties. The
-  // Node.js the tests run on stands in for the platform's.
-  PATH: `${path.dirname(process.execPath)}:/usr/local/bin:/usr/bin:/bin`,
-  HOME: work,
-  ...(await bundleEnvironment(appDirectory)),
-  ...databaseEnvironment,
+const environment = await instanceEnvironment(appDirectory, work, {
+  ...database.environment,
   // Test-only: a free port instead of 8080, and no SpaceX (unreachable from here).
   PORT: String(appPort),
   METRICS_FILE: metricsFile,
   SPACEX_SYNC_ON_START: 'false'
-}
+})
 
-interface HookRun {
-  hook: string
-  code: number | null
-  output: string
-}
-
-/** One EB hook phase: every file of .platform/hooks/<phase>, in lexicographic order, from the app directory. */
-async function runHookPhase(phase: string): Promise<HookRun[]> {
-  const directory = path.join(appDirectory, '.platform/hooks', phase)
-  if (!existsSync(directory)) return []
-  const runs: HookRun[] = []
-  for (const hook of (await readdir(directory)).sort()) {
-    const child = spawn(path.join(directory, hook), [], { cwd: appDirectory, env: environment, stdio: ['ignore', 'pipe', 'pipe'] })
-    let output = ''
-    child.stdout.on('data', (chunk) => (output += chunk))
-    child.stderr.on('data', (chunk) => (output += chunk))
-    const [code] = (await once(child, 'exit')) as [number | null]
-    runs.push({ hook: `${phase}/${hook}`, code, output })
-    if (code !== 0) break
-  }
-  return runs
-}
-
-const prebuild = await runHookPhase('prebuild')
-// Two instances of a rolling deployment migrate the same database at the same moment; PGlite
-// is a single-process database, so it gets one.
-const predeploy = (await Promise.all((onPostgres ? [1, 2] : [1]).map(() => runHookPhase('predeploy')))).flat()
+const prebuild = await runHookPhase(appDirectory, 'prebuild', environment)
+// Two instances of a rolling deployment migrate the same database at the same moment.
+const predeploy = (await Promise.all([1, 2].map(() => runHookPhase(appDirectory, 'predeploy', environment)))).flat()
 const hooksDoneAt = performance.now()
 
-const procfile = await readFile(path.join(appDirectory, 'Procfile'), 'utf8')
-const webCommand = /^web:\s*(.+)$/m.exec(procfile)![1]!
-const serviceLog: string[] = []
-// `exec` so that the signal reaches node itself, as systemd's stop does on the instance.
-const service: ChildProcess = spawn('/bin/sh', ['-c', `exec ${webCommand}`], {
-  cwd: appDirectory,
-  env: environment,
-  stdio: ['ignore', 'pipe', 'pipe']
-})
-service.stdout!.on('data', (chunk) => serviceLog.push(String(chunk)))
-service.stderr!.on('data', (chunk) => serviceLog.push(String(chunk)))
-const serviceExit = once(service, 'exit') as Promise<[number | null, NodeJS.Signals | null]>
-t.teardown(async () => {
-  if (service.exitCode === null && service.signalCode === null) {
-    service.kill('SIGKILL')
-    await serviceExit
-  }
-})
+const web = await startWebProcess(t, appDirectory, environment)
+const service = web.child
+const serviceExit = web.exited
 
 const nginxPrefix = path.join(work, 'etc/nginx')
 const nginxConfFile = await layOutNginx({
@@ -131,7 +80,7 @@ const nginxConfFile = await layOutNginx({
 const nginxCheck = await testNginxConfig(nginxPrefix, nginxConfFile)
 if (!nginxCheck.ok) throw new Error(`nginx -t failed:\n${nginxCheck.output}`)
 await startNginx(t, nginxPrefix, nginxConfFile, nginxPort)
-const postdeploy = await runHookPhase('postdeploy')
+const postdeploy = await runHookPhase(appDirectory, 'postdeploy', environment)
 
 interface Reply {
   status: number
@@ -168,26 +117,24 @@ const health = await waitFor(async () => {
   if (reply.status !== 200) throw new Error(`/health answered ${reply.status}`)
   return reply
 }, 60_000, 200).catch((error: Error) => {
-  throw new Error(`${error.message}\nservice output:\n${serviceLog.join('')}`)
+  throw new Error(`${error.message}\nservice output:\n${web.output()}`)
 })
 const healthyAt = performance.now()
 const seconds = (from: number, to: number) => ((to - from) / 1000).toFixed(1)
 t.comment(
-  `EB-like run (${onPostgres ? 'PostgreSQL' : 'PGlite'}): unzip to healthy through nginx in ${seconds(startedAt, healthyAt)} s ` +
+  `EB-like run: unzip to healthy through nginx in ${seconds(startedAt, healthyAt)} s ` +
     `(unzip ${seconds(startedAt, unzippedAt)} s, hooks ${seconds(unzippedAt, hooksDoneAt)} s, start to healthy ${seconds(hooksDoneAt, healthyAt)} s)`
 )
 
 t.test('hooks run in EB order and succeed, several instances at once', async (t) => {
   t.same(prebuild, [], 'no prebuild hooks')
   t.same(postdeploy, [], 'no postdeploy hooks')
-  t.equal(predeploy.length, onPostgres ? 2 : 1)
+  t.equal(predeploy.length, 2)
   for (const run of predeploy) {
     t.equal(run.code, 0, `${run.hook} exits 0${run.code === 0 ? '' : `:\n${run.output}`}`)
     t.match(run.output, /database is up to date/, `${run.hook} migrated`)
   }
-  if (!onPostgres) return
-  const client = new pg.Client({ connectionString: databaseEnvironment.DATABASE_URL })
-  await client.connect()
+  const client = await database.connect()
   try {
     const migrations = await client.query('SELECT name FROM kysely_migration')
     const compiled = (await readdir(path.join(appDirectory, 'dist/migrations'))).filter((file) => file.endsWith('.js'))

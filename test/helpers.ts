@@ -29,10 +29,14 @@ interface Teardown {
   teardown(fn: () => unknown): void
 }
 
-/** Configuration as the service would read it, with test-friendly defaults and overrides. */
+/**
+ * Configuration as the service would read it, with test-friendly defaults and overrides. Load
+ * shedding is off unless a test turns it on: a busy test machine slows connections for reasons of
+ * its own (test/database-outage.test.ts and the fleet test shedding).
+ */
 export function testConfig(env: Record<string, string> = {}): Config {
   // Metrics off: EMF lines on stdout would mix with TAP; test/metrics.test.ts turns them on.
-  return loadConfig({ SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'silent', METRICS: 'off', ...env })
+  return loadConfig({ SPACEX_SYNC_ON_START: 'false', LOG_LEVEL: 'silent', METRICS: 'off', LOAD_SHED_POOL_WAIT_MS: '0', ...env })
 }
 
 /** A URL for another database on the same server as TEST_DATABASE_URL. */

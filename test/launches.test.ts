@@ -1,5 +1,6 @@
 import t from 'tap'
 import { sql } from 'kysely'
+import { lastLaunchDay } from '../app/launches/launch-date.js'
 import { buildTestApp } from './helpers.js'
 
 const target = 'Kepler-442 b'
@@ -59,7 +60,13 @@ t.test('POST /v1/launches rejects bad input with the original error strings and 
     ['unknown planet', { ...validLaunch, target: 'Kepler-999 z' }, 400, { error: 'No matching planet found', code: 'PLANET_NOT_FOUND', field: 'target' }],
     ['mission too long', { ...validLaunch, mission: 'x'.repeat(101) }, 400, { code: 'INVALID_REQUEST', field: 'mission' }],
     ['wrong type', { ...validLaunch, rocket: 42 }, 400, { code: 'INVALID_REQUEST', field: 'rocket' }],
-    ['not an object', ['a'], 400, { code: 'INVALID_REQUEST' }]
+    ['not an object', ['a'], 400, { code: 'INVALID_REQUEST' }],
+    ['NUL in a name', { ...validLaunch, mission: 'Kepler\u0000X' }, 400, { error: 'mission must not contain control characters or unpaired surrogates', code: 'INVALID_CHARACTERS', field: 'mission' }],
+    ['newline in a name', { ...validLaunch, rocket: 'Explorer\nIS1' }, 400, { code: 'INVALID_CHARACTERS', field: 'rocket' }],
+    ['unpaired surrogate', { ...validLaunch, mission: 'Kepler \ud83d' }, 400, { code: 'INVALID_CHARACTERS', field: 'mission' }],
+    ['control character in the date', { ...validLaunch, launchDate: `${nextYear}-06-01\u0007` }, 400, { code: 'INVALID_CHARACTERS', field: 'launchDate' }],
+    ['date beyond the last launch day', { ...validLaunch, launchDate: `${nextYear + 20}-01-01` }, 400, { error: `Launch date must be ${nextYear + 19}-12-31 or earlier`, code: 'LAUNCH_DATE_TOO_FAR', field: 'launchDate' }],
+    ['date hundreds of millennia ahead', { ...validLaunch, launchDate: '+275000-01-01' }, 400, { code: 'LAUNCH_DATE_TOO_FAR' }]
   ]
   for (const [name, payload, status, body] of cases) {
     const response = await app.inject({ method: 'POST', url: '/v1/launches', payload: payload as object })
@@ -85,6 +92,18 @@ t.test('POST /v1/launches rejects bad input with the original error strings and 
 
   const list = await app.inject({ method: 'GET', url: '/v1/launches' })
   t.same(list.json(), [], 'no bad request stored anything')
+
+  const lastDay = await app.inject({ method: 'POST', url: '/v1/launches', payload: { ...validLaunch, launchDate: `${nextYear + 19}-12-31T23:59:59Z` } })
+  t.equal(lastDay.statusCode, 201, 'the last launch day itself is accepted, to its last second')
+  t.equal(lastLaunchDay(), `${nextYear + 19}-12-31`, 'the bound the dashboard shows')
+})
+
+t.test('query strings refuse control characters with a clear 400', async (t) => {
+  const { app } = await buildTestApp(t)
+  const response = await app.inject({ method: 'GET', url: '/v1/launches?q=falcon%00' })
+  t.equal(response.statusCode, 400)
+  t.same(response.json(), { error: 'q must not contain control characters or unpaired surrogates', code: 'INVALID_CHARACTERS', field: 'q' })
+  t.equal((await app.inject({ method: 'GET', url: '/v1/launches?q=%C3%A9t%C3%A9' })).statusCode, 200, 'accented text is fine')
 })
 
 t.test('DELETE /v1/launches/:id aborts an upcoming launch and keeps it', async (t) => {

@@ -1,10 +1,17 @@
-// The service as a process: configuration errors, start-up on either database, graceful SIGTERM.
+// The service as a process: configuration errors, start-up on either database, graceful SIGTERM,
+// production guard rails.
+import { existsSync } from 'node:fs'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { request, type IncomingHttpHeaders } from 'node:http'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import pg from 'pg'
 import t from 'tap'
-import { openTestDatabase } from './helpers.js'
+import { databaseUrl, openTestDatabase, withAdminClient } from './helpers.js'
 import { serviceEnv, spawnService, waitUntilHealthy } from './support/service-process.js'
 
 // Each test starts a whole process (tsx compiles the service on the way): generous on a busy machine.
-t.setTimeout(300_000)
+t.setTimeout(600_000)
 
 t.test('a bad configuration value stops the process with one line naming the variable', async (t) => {
   const service = spawnService(t, { PORT: '70000' })
@@ -72,3 +79,67 @@ t.test('SIGTERM lets in-flight requests finish, then exits within 10 s', async (
   t.ok(ms < 10_000, `exited ${Math.round(ms)} ms after SIGTERM`)
   t.match(service.output(), /shutting down/)
 })
+
+t.test('SIGTERM: new requests during the drain time are still answered, each closing its connection', async (t) => {
+  const url = process.env.TEST_DATABASE_URL ? (await openTestDatabase(t)).url : undefined
+  const service = spawnService(t, { ...(await serviceEnv(t, url)), SHUTDOWN_DRAIN_MS: '1500' })
+  await waitUntilHealthy(service)
+  const port = Number(new URL(service.baseUrl).port)
+  const signalled = performance.now()
+  service.child.kill('SIGTERM')
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const during = await get(port, '/v1/planets')
+  t.equal(during.status, 200, 'a request arriving 0.3 s after SIGTERM is served')
+  t.equal(during.headers.connection, 'close', 'and tells the client to reconnect elsewhere')
+  t.equal(service.child.exitCode, null, 'still running during the drain time')
+  const exit = await service.exited
+  t.equal(exit.code, 0)
+  t.ok(performance.now() - signalled >= 1500, 'exited after the drain time')
+  t.ok(await get(port, '/health').then(() => false, () => true), 'nothing listens afterwards')
+})
+
+t.test('NODE_ENV=production without a database stops with one line and never opens an embedded one', async (t) => {
+  const dataDir = path.join(await mkdtemp(path.join(tmpdir(), 'mission-control-prod-')), 'data')
+  t.teardown(() => rm(path.dirname(dataDir), { recursive: true, force: true }))
+  const service = spawnService(t, { NODE_ENV: 'production', DATA_DIR: dataDir })
+  const { code } = await service.exited
+  t.equal(code, 1)
+  t.equal(
+    service.output(),
+    'mission-control: invalid configuration: NODE_ENV=production needs DATABASE_SECRET_ID or DATABASE_URL (the embedded database would be private to one instance)\n'
+  )
+  t.notOk(existsSync(dataDir), 'no embedded data directory was created')
+})
+
+t.test('in production the service never migrates: it refuses a schema older than it needs', { skip: !process.env.TEST_DATABASE_URL && 'needs PostgreSQL' }, async (t) => {
+  const name = `mission_control_unmigrated_${process.pid}`
+  await withAdminClient((client) => client.query(`create database ${name}`))
+  t.teardown(() => withAdminClient((client) => client.query(`drop database if exists ${name} with (force)`)))
+  const service = spawnService(t, { NODE_ENV: 'production', DATABASE_URL: databaseUrl(name) })
+  const { code } = await service.exited
+  t.equal(code, 1)
+  const lines = service.output().trim().split('\n')
+  t.match(JSON.parse(lines.at(-1)!), { level: 60, msg: /^mission-control failed to start: the database lacks migration 2026_11_27_000000_create_planets_and_launches.*npm run db:migrate/ })
+  const tables = await (async () => {
+    const client = new pg.Client({ connectionString: databaseUrl(name) })
+    await client.connect()
+    try {
+      return (await client.query("select table_name from information_schema.tables where table_schema = 'public'")).rowCount
+    } finally {
+      await client.end()
+    }
+  })()
+  t.equal(tables, 0, 'nothing was created: migrations belong to the predeploy hook')
+})
+
+/** One GET on a fresh connection, headers and status only. */
+function get(port: number, url: string): Promise<{ status: number; headers: IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: url, agent: false }, (response) => {
+      response.resume()
+      response.on('end', () => resolve({ status: response.statusCode!, headers: response.headers }))
+    })
+      .on('error', reject)
+      .end()
+  })
+}

@@ -6,6 +6,8 @@ import { Type, type Static } from 'typebox'
  * with one line naming the variable (see formatConfigError) instead of failing later.
  */
 export const ConfigSchema = Type.Object({
+  // `production` (the bundle sets it): no embedded database, no migrations at start.
+  NODE_ENV: Type.Optional(Type.String()),
   PORT: Type.Integer({ minimum: 1, maximum: 65535, default: 8080 }),
   HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
   LOG_LEVEL: Type.Union(
@@ -24,7 +26,8 @@ export const ConfigSchema = Type.Object({
   // Without DATABASE_URL or DATABASE_SECRET_ID the service runs on embedded PGlite in DATA_DIR.
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^postgres(ql)?://' })),
   DATA_DIR: Type.String({ minLength: 1, default: './.data' }),
-  DATABASE_POOL_MAX: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  // At least 2: a migration run holds one connection for its lock and migrates on another.
+  DATABASE_POOL_MAX: Type.Integer({ minimum: 2, maximum: 100, default: 10 }),
   DATABASE_CONNECT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 5000 }),
   DATABASE_IDLE_TIMEOUT_MS: Type.Integer({ minimum: 1000, maximum: 600000, default: 30000 }),
   DATABASE_STATEMENT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 5000 }),
@@ -56,8 +59,6 @@ export const ConfigSchema = Type.Object({
   }),
   EXOPLANET_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 600000, default: 60000 }),
 
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60000, default: 9000 }),
-
   // CloudWatch Embedded Metric Format records (docs/operations.md, "Metrics"): one JSON line each,
   // on stdout or appended to METRICS_FILE (on Elastic Beanstalk stdout lines get a syslog prefix,
   // which CloudWatch cannot read as EMF).
@@ -65,7 +66,19 @@ export const ConfigSchema = Type.Object({
   METRICS_FILE: Type.Optional(Type.String({ minLength: 1 })),
   METRICS_ENVIRONMENT: Type.String({ minLength: 1, maxLength: 250, default: 'local' }),
   // How often request metrics are written and the pool gauges sampled.
-  METRICS_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 })
+  METRICS_INTERVAL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+
+  // Load shedding (503 SERVICE_OVERLOADED): when a request has waited this long for a database
+  // connection (the database stopped answering), or the event loop lags this much; 0 turns it off.
+  // Off by default for the event loop: a starved CPU delays it at start-up too, and auto scaling
+  // answers CPU load.
+  LOAD_SHED_POOL_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000 }),
+  LOAD_SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 0 }),
+
+  // SIGTERM: keep serving for the drain time (whatever the load balancer still sends), then stop
+  // listening and finish requests in flight; exit anyway once the shutdown timeout has passed.
+  SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 2000 }),
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 9000 })
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -103,10 +116,19 @@ function formatConfigError(errors: AjvError[], env: NodeJS.ProcessEnv): string {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings mean "unset" so that `FOO=` in an env file falls back to the default.
   const data = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
+  let config: Config
   try {
-    return envSchema<Config>({ schema: ConfigSchema, data, env: false, dotenv: false })
+    config = envSchema<Config>({ schema: ConfigSchema, data, env: false, dotenv: false })
   } catch (error) {
     const errors = (error as { errors?: AjvError[] }).errors
     throw new ConfigError(errors ? formatConfigError(errors, data) : (error as Error).message)
   }
+  // Each instance would get a database of its own, and lose it when the instance is replaced.
+  if (config.NODE_ENV === 'production' && !config.DATABASE_URL && !config.DATABASE_SECRET_ID) {
+    throw new ConfigError('NODE_ENV=production needs DATABASE_SECRET_ID or DATABASE_URL (the embedded database would be private to one instance)')
+  }
+  if (config.SHUTDOWN_DRAIN_MS >= config.SHUTDOWN_TIMEOUT_MS) {
+    throw new ConfigError(`SHUTDOWN_DRAIN_MS must be less than SHUTDOWN_TIMEOUT_MS (got ${config.SHUTDOWN_DRAIN_MS} and ${config.SHUTDOWN_TIMEOUT_MS})`)
+  }
+  return config
 }

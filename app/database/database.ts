@@ -6,9 +6,10 @@ import type { Config } from '../config/config.js'
 import type { Database } from './schema.js'
 import { DatabaseSecretReader, type DatabaseCredentials } from './credentials/database-secret.js'
 import { RotatingPool } from './credentials/rotating-pool.js'
-import { poolUsage, type PoolUsage } from './pool-usage.js'
+import { poolCounts, type PoolUsage } from './pool-usage.js'
 import { assertNoTlsInUrl, explainTlsFailure, tlsOptions } from './credentials/tls.js'
 import { DatabaseTimeoutError } from './unavailable.js'
+import { MonitoredPool } from './monitored-pool.js'
 
 /** How long a request that needs a new connection waits for credentials that work. */
 const CREDENTIALS_WAIT_MS = 5000
@@ -49,15 +50,28 @@ export type DatabaseConfig = Pick<
 >
 
 /**
+ * Session settings of PostgreSQL connections. Requests get the configured statement timeout;
+ * migrations (`migrationSession`) get none, since building an index may take minutes, but give
+ * up waiting for a lock quickly rather than queue every request behind their ALTER TABLE.
+ */
+export type SessionSettings = Pick<pg.PoolConfig, 'statement_timeout' | 'query_timeout' | 'lock_timeout'>
+
+export const migrationSession = (lockTimeoutMs: number): SessionSettings => ({
+  statement_timeout: 0,
+  query_timeout: 0,
+  lock_timeout: lockTimeoutMs
+})
+
+/**
  * Opens PostgreSQL with the credentials in Secrets Manager when DATABASE_SECRET_ID is set (AWS),
  * with DATABASE_URL when that is set (local), else the embedded PGlite under DATA_DIR.
  */
-export async function openDatabase(config: DatabaseConfig, log: FastifyBaseLogger): Promise<DatabaseHandle> {
+export async function openDatabase(config: DatabaseConfig, log: FastifyBaseLogger, session?: SessionSettings): Promise<DatabaseHandle> {
   if (config.DATABASE_SECRET_ID) {
     if (config.DATABASE_URL) throw new Error('set DATABASE_SECRET_ID or DATABASE_URL, not both')
-    return openWithSecret(config.DATABASE_SECRET_ID, config, log)
+    return openWithSecret(config.DATABASE_SECRET_ID, config, log, session)
   }
-  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, config, log)
+  if (config.DATABASE_URL) return openPostgres(config.DATABASE_URL, config, log, session)
   return openPglite(config.DATA_DIR)
 }
 
@@ -65,9 +79,10 @@ export async function openDatabase(config: DatabaseConfig, log: FastifyBaseLogge
 export async function withDatabase<T>(
   config: DatabaseConfig,
   log: FastifyBaseLogger,
-  work: (database: DatabaseHandle) => Promise<T>
+  work: (database: DatabaseHandle) => Promise<T>,
+  session?: SessionSettings
 ): Promise<T> {
-  const database = await openDatabase(config, log)
+  const database = await openDatabase(config, log, session)
   try {
     return await work(database)
   } finally {
@@ -96,21 +111,27 @@ export function createPostgresPool(poolConfig: pg.PoolConfig, config: DatabaseCo
   return pool
 }
 
-async function openPostgres(url: string, config: DatabaseConfig, log: FastifyBaseLogger): Promise<DatabaseHandle> {
+async function openPostgres(url: string, config: DatabaseConfig, log: FastifyBaseLogger, session?: SessionSettings): Promise<DatabaseHandle> {
   // Without DATABASE_SSL the URL decides (e.g. ?sslmode=verify-full&sslrootcert=…); with it, the
   // URL must not say anything about TLS, or pg would silently replace our `ssl` object.
-  const poolConfig: pg.PoolConfig = { connectionString: url }
+  const poolConfig: pg.PoolConfig = { connectionString: url, ...session }
   if (config.DATABASE_SSL) {
     assertNoTlsInUrl(url)
     poolConfig.ssl = await tlsOptions(config.DATABASE_SSL, config.DATABASE_SSL_CA_FILE)
   }
-  const pool = createPostgresPool(poolConfig, config, log)
+  const pgPool = createPostgresPool(poolConfig, config, log)
+  const pool = new MonitoredPool(pgPool, () => poolCounts(pgPool))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-  return { ...handle(db, 'postgres', describeUrl(url)), poolUsage: () => poolUsage(pool) }
+  return { ...handle(db, 'postgres', describeUrl(url)), poolUsage: () => pool.usage() }
 }
 
 /** The production path: credentials from Secrets Manager, verified TLS, survives rotation. */
-async function openWithSecret(secretId: string, config: DatabaseConfig, log: FastifyBaseLogger): Promise<DatabaseHandle> {
+async function openWithSecret(
+  secretId: string,
+  config: DatabaseConfig,
+  log: FastifyBaseLogger,
+  session?: SessionSettings
+): Promise<DatabaseHandle> {
   const ssl = await tlsOptions(config.DATABASE_SSL ?? 'verify-full', config.DATABASE_SSL_CA_FILE)
   const reader = new DatabaseSecretReader(
     secretId,
@@ -125,11 +146,11 @@ async function openWithSecret(secretId: string, config: DatabaseConfig, log: Fas
     throw error
   }
   const server = describeServer(credentials)
-  const pool = new RotatingPool({
+  const rotating = new RotatingPool({
     reader,
     credentials,
     createPool: ({ host, port, database, user, password }) =>
-      createPostgresPool({ host, port, database, user, password, ssl }, config, log),
+      createPostgresPool({ host, port, database, user, password, ssl, ...session }, config, log),
     explainFailure: (error, current) => explainTlsFailure(error, describeServer(current), config.DATABASE_SSL_CA_FILE),
     describe: describeServer,
     // A rotation changes the password some seconds before the secret (AWS's setSecret, then
@@ -138,10 +159,11 @@ async function openWithSecret(secretId: string, config: DatabaseConfig, log: Fas
     refreshIntervalMs: config.DATABASE_SECRET_REFRESH_SECONDS * 1000,
     log
   })
+  const pool = new MonitoredPool(rotating, () => rotating.counts())
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
     ...handle(db, 'postgres', `${server} (credentials from secret "${secretId}", TLS ${config.DATABASE_SSL ?? 'verify-full'})`),
-    unavailableReason: () => pool.unavailableReason(),
+    unavailableReason: () => rotating.unavailableReason(),
     poolUsage: () => pool.usage()
   }
 }

@@ -1,30 +1,81 @@
 import { promises as fs } from 'node:fs'
 import path from 'node:path'
-import type { Kysely } from 'kysely'
-import { FileMigrationProvider, Migrator, type MigrationResultSet } from 'kysely/migration'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { sql, type Kysely } from 'kysely'
+import { FileMigrationProvider, Migrator, type Migration, type MigrationResult, type MigrationResultSet } from 'kysely/migration'
 
 // Resolves to <repo>/migrations from app/database (tsx) and to dist/migrations from dist/app/database.
 export const migrationsFolder = path.resolve(import.meta.dirname, '../../migrations')
 
 /**
- * Applies every pending migration. Kysely's Postgres adapter takes an advisory lock inside the
- * migration transaction, so several instances deploying at once apply each migration exactly once.
+ * A migration that cannot run inside a transaction (CREATE INDEX CONCURRENTLY) exports
+ * `export const transactional = false`. Such a migration holds one idempotent statement: if it
+ * fails, nothing records it and the next run repeats it.
  */
-export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
-  const migrator = new Migrator({
-    db,
-    provider: new FileMigrationProvider({ fs, path, migrationFolder: migrationsFolder })
-  })
-  const resultSet = await migrator.migrateToLatest()
-  if (resultSet.error) {
-    const failed = resultSet.results?.find((result) => result.status === 'Error')
-    // No failed migration means none ran: the database could not be reached or locked.
-    const what = failed ? `migration ${failed.migrationName} failed` : 'cannot apply migrations'
-    throw new Error(`${what}: ${errorMessage(resultSet.error)}`, { cause: resultSet.error })
-  }
-  return resultSet
+type MigrationModule = Migration & { transactional?: boolean }
+
+/** Any fixed key: serialises whole migration runs across instances (Kysely's own lock covers one step). */
+const MIGRATION_RUN_LOCK = 7_230_114_511
+const RUN_LOCK_POLL_MS = 250
+
+function migrationProvider(): FileMigrationProvider {
+  return new FileMigrationProvider({ fs, path, migrationFolder: migrationsFolder })
 }
 
-function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
+/**
+ * Applies every pending migration, one transaction per migration (none for those that opt out).
+ * Instances deploying at once take turns on an advisory lock, so each migration runs exactly once
+ * and each in the mode it asks for.
+ */
+export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  const provider = migrationProvider()
+  const modules = (await provider.getMigrations()) as Record<string, MigrationModule>
+  const migrator = new Migrator({ db, provider })
+  const applyPending = async (): Promise<MigrationResultSet> => {
+    const results: MigrationResult[] = []
+    for (;;) {
+      const next = (await migrator.getMigrations()).find((migration) => migration.executedAt === undefined)
+      if (!next) return { results }
+      const step = await migrator.migrateUp({ disableTransactions: modules[next.name]?.transactional === false })
+      results.push(...(step.results ?? []))
+      if (step.error) throw migrationError(step)
+    }
+  }
+  // PGlite has one connection, and nobody to take turns with.
+  if (!db.getExecutor().adapter.supportsMultipleConnections) return applyPending()
+  return db.connection().execute(async (connection) => {
+    // Polled rather than waited for inside one statement: a waiting statement is an open
+    // transaction, and `create index concurrently` in the other run would wait for it in turn.
+    while (!(await sql<{ locked: boolean }>`select pg_try_advisory_lock(${MIGRATION_RUN_LOCK}) as locked`.execute(connection)).rows[0]!.locked) {
+      await sleep(RUN_LOCK_POLL_MS)
+    }
+    try {
+      return await applyPending()
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_RUN_LOCK})`.execute(connection)
+    }
+  })
+}
+
+function migrationError({ error, results = [] }: MigrationResultSet): Error {
+  const failed = results.find((result) => result.status === 'Error')
+  // No failed migration means none ran: the database could not be reached or locked.
+  const what = failed ? `migration ${failed.migrationName} failed` : 'cannot apply migrations'
+  return new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error })
+}
+
+/**
+ * The migrations this version ships that the database has not applied. Migrations applied by a
+ * newer version are fine: during a rolling deploy the old version runs on the expanded schema.
+ */
+export async function missingMigrations(db: Kysely<any>): Promise<string[]> {
+  const shipped = Object.keys(await migrationProvider().getMigrations())
+  const applied = await sql<{ name: string }>`select name from kysely_migration`
+    .execute(db)
+    .then(({ rows }) => new Set(rows.map((row) => row.name)))
+    .catch((error: { code?: string }) => {
+      if (error.code === '42P01') return new Set<string>() // undefined_table: never migrated
+      throw error
+    })
+  return shipped.filter((name) => !applied.has(name)).sort()
 }

@@ -1,8 +1,9 @@
 import fp from 'fastify-plugin'
 import type { FastifyError, FastifySchemaValidationError } from 'fastify'
-import { isDatabaseUnavailable } from '../database/unavailable.js'
+import { isDatabaseUnavailable, isQueryTimeout } from '../database/unavailable.js'
+import { FORBIDDEN_CHARACTERS } from '../validation.js'
 import { errorBody } from './error-schema.js'
-import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge } from './http-errors.js'
+import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge, queryTimeout, RETRY_AFTER_SECONDS } from './http-errors.js'
 
 // Fastify's own client errors, given stable codes and messages a client can show as they are.
 const fastifyClientErrors: Record<string, { code: string; message?: string }> = {
@@ -13,18 +14,27 @@ const fastifyClientErrors: Record<string, { code: string; message?: string }> = 
   FST_ERR_VALIDATION: { code: 'INVALID_REQUEST' }
 }
 
+/** A text value refused for a control character or an unpaired surrogate (see app/validation.ts). */
+export function hasForbiddenCharacters(issue: FastifySchemaValidationError | undefined): boolean {
+  const data = (issue as { data?: unknown } | undefined)?.data
+  return issue?.keyword === 'pattern' && typeof data === 'string' && FORBIDDEN_CHARACTERS.test(data)
+}
+
 /** `{ instancePath: '/mission', message: 'must NOT have more than 100 characters' }` → "mission must …". */
 export function describeValidationError(
   issue: FastifySchemaValidationError | undefined,
   fallback: string
-): { field?: string; message: string } {
-  if (!issue) return { message: fallback }
+): { field?: string; message: string; code: string } {
+  const code = hasForbiddenCharacters(issue) ? 'INVALID_CHARACTERS' : 'INVALID_REQUEST'
+  if (!issue) return { message: fallback, code }
   const field =
     issue.keyword === 'required'
       ? String((issue.params as { missingProperty?: unknown }).missingProperty)
       : issue.instancePath.split('/').filter(Boolean).join('.')
-  if (!field) return { message: fallback }
-  return { field, message: issue.keyword === 'required' ? `${field} is required` : `${field} ${issue.message ?? 'is invalid'}` }
+  if (!field) return { message: fallback, code }
+  if (issue.keyword === 'required') return { field, message: `${field} is required`, code }
+  if (code === 'INVALID_CHARACTERS') return { field, message: `${field} must not contain control characters or unpaired surrogates`, code }
+  return { field, message: `${field} ${issue.message ?? 'is invalid'}`, code }
 }
 
 /**
@@ -34,15 +44,22 @@ export function describeValidationError(
 export default fp(
   async (app) => {
     app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-      if (error instanceof HttpError) return reply.code(error.statusCode).send(errorBody(error))
+      if (error instanceof HttpError) {
+        if (error.statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
+        return reply.code(error.statusCode).send(errorBody(error))
+      }
+      if (isQueryTimeout(error)) {
+        // A slow query, not an outage: the route tells where to look.
+        request.log.warn({ err: error, route: `${request.method} ${request.routeOptions.url ?? request.url}` }, 'database statement timeout')
+        return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(errorBody(queryTimeout()))
+      }
       if (isDatabaseUnavailable(error)) {
         request.log.warn({ err: error }, 'database unavailable')
-        const unavailable = databaseUnavailable()
-        return reply.code(unavailable.statusCode).header('retry-after', '2').send(errorBody(unavailable))
+        return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(errorBody(databaseUnavailable()))
       }
       if (error.validation) {
-        const { field, message } = describeValidationError(error.validation[0], error.message)
-        return reply.code(400).send({ error: message, code: 'INVALID_REQUEST', ...(field ? { field } : {}) })
+        const { field, message, code } = describeValidationError(error.validation[0], error.message)
+        return reply.code(400).send({ error: message, code, ...(field ? { field } : {}) })
       }
       const statusCode = error.statusCode ?? 500
       if (statusCode >= 400 && statusCode < 500) {

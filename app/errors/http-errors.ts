@@ -27,3 +27,10 @@ export const internalError = () => new HttpError(500, 'INTERNAL', 'Internal Serv
 
 export const databaseUnavailable = () =>
   new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable, try again shortly')
+
+export const queryTimeout = () => new HttpError(503, 'QUERY_TIMEOUT', 'The database took too long to answer, try again shortly')
+
+export const serviceOverloaded = () => new HttpError(503, 'SERVICE_OVERLOADED', 'The service is overloaded, try again shortly')
+
+/** Seconds a client should wait before retrying any of the 503s above. */
+export const RETRY_AFTER_SECONDS = 2

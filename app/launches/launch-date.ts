@@ -24,6 +24,22 @@ export function parseLaunchDate(input: string): Date | undefined {
   )
 }
 
+/** Launches are scheduled at most this many calendar years ahead (the API and the dashboard agree). */
+export const MAX_YEARS_AHEAD = 20
+
+/**
+ * The last day a launch may be scheduled for, `YYYY-12-31`: the end of the year MAX_YEARS_AHEAD
+ * from now (UTC). Shared with the dashboard's date picker, which imports it from here.
+ */
+export function lastLaunchDay(now = new Date()): string {
+  return `${now.getUTCFullYear() + MAX_YEARS_AHEAD}-12-31`
+}
+
+/** Whether a launch date falls after lastLaunchDay (any time on that day is still accepted). */
+export function isBeyondLastLaunchDay(launchDate: Date, now = new Date()): boolean {
+  return launchDate.getTime() >= Date.UTC(now.getUTCFullYear() + MAX_YEARS_AHEAD + 1, 0, 1)
+}
+
 /** Midnight UTC today: launches dated before it are in the past. */
 export function startOfTodayUtc(now = new Date()): Date {
   return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()))

@@ -1,4 +1,6 @@
 import { Type, type Static } from 'typebox'
+import { NON_BLANK_TEXT_PATTERN, TEXT_PATTERN } from '../validation.js'
+import { MAX_YEARS_AHEAD } from './launch-date.js'
 
 const OutcomeSchema = Type.Union([
   Type.Literal('upcoming'),
@@ -39,20 +41,28 @@ export const ListLaunchesQuerySchema = Type.Object(
     upcoming: Type.Optional(Type.Boolean()),
     source: Type.Optional(SourceSchema),
     outcome: Type.Optional(OutcomeSchema),
-    q: Type.Optional(Type.String({ minLength: 1, maxLength: 100, description: 'Text search over mission, rocket, target and customers' })),
+    q: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, pattern: TEXT_PATTERN, description: 'Text search over mission, rocket, target and customers' })
+    ),
     order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc', description: 'By flight number' })
   },
   { additionalProperties: false }
 )
 export type ListLaunchesQuery = Static<typeof ListLaunchesQuerySchema>
 
-const requiredText = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+/** Visible text without control characters: see NON_BLANK_TEXT_PATTERN. */
+const requiredText = Type.String({ minLength: 1, maxLength: 100, pattern: NON_BLANK_TEXT_PATTERN })
 export const ScheduleLaunchBodySchema = Type.Object(
   {
     mission: requiredText,
     rocket: requiredText,
     target: requiredText,
-    launchDate: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'ISO 8601, or a date such as "January 4, 2030"' })
+    launchDate: Type.String({
+      minLength: 1,
+      maxLength: 100,
+      pattern: NON_BLANK_TEXT_PATTERN,
+      description: `ISO 8601, or a date such as "January 4, 2030"; from today (UTC) to 31 December of the year ${MAX_YEARS_AHEAD} years ahead`
+    })
   },
   { additionalProperties: false }
 )

@@ -1,13 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifySchemaValidationError } from 'fastify'
 import { Type } from 'typebox'
-import { describeValidationError } from '../errors/error-handler.js'
+import { describeValidationError, hasForbiddenCharacters } from '../errors/error-handler.js'
 import { commonErrorResponses, errorResponse } from '../errors/error-schema.js'
 import { badRequest, conflict, HttpError, invalidJson, notFound } from '../errors/http-errors.js'
 import { idempotencyKeyReused } from '../writes/idempotency.js'
 import type { WriteRecord } from '../writes/unit-of-work.js'
 import { IDEMPOTENCY_KEY_HEADER } from '../writes/writes-plugin.js'
-import { parseLaunchDate, startOfTodayUtc } from './launch-date.js'
+import { isBeyondLastLaunchDay, lastLaunchDay, parseLaunchDate, startOfTodayUtc } from './launch-date.js'
 import {
   FlightNumberParamsSchema,
   IdempotencyHeadersSchema,
@@ -27,16 +27,17 @@ const MISSING_PROPERTY = 'Missing required launch property'
  */
 function scheduleValidationError(errors: FastifySchemaValidationError[], dataVar: string): HttpError {
   const [first] = errors
-  const { field, message } = describeValidationError(first, 'Invalid launch')
-  if (dataVar === 'body' && first && ['required', 'minLength', 'pattern'].includes(first.keyword)) {
+  const { field, message, code } = describeValidationError(first, 'Invalid launch')
+  if (dataVar === 'body' && first && ['required', 'minLength', 'pattern'].includes(first.keyword) && !hasForbiddenCharacters(first)) {
     return badRequest('MISSING_LAUNCH_PROPERTY', MISSING_PROPERTY, field)
   }
-  return badRequest('INVALID_REQUEST', message, field)
+  return badRequest(code, message, field)
 }
 
 const launchNotFound = () => notFound('LAUNCH_NOT_FOUND', 'Launch not found')
 const invalidLaunchDate = () => badRequest('INVALID_LAUNCH_DATE', 'Invalid launch date', 'launchDate')
 const launchDateInPast = () => badRequest('LAUNCH_DATE_IN_PAST', 'Launch date must be today or later', 'launchDate')
+const launchDateTooFar = () => badRequest('LAUNCH_DATE_TOO_FAR', `Launch date must be ${lastLaunchDay()} or earlier`, 'launchDate')
 const planetNotFound = () => badRequest('PLANET_NOT_FOUND', 'No matching planet found', 'target')
 /** What an out-of-range flight number gets (a validation error), as an example for the document. */
 const invalidFlightNumber = badRequest('INVALID_REQUEST', 'id must be >= 1', 'id')
@@ -120,7 +121,9 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
             badRequest('MISSING_LAUNCH_PROPERTY', MISSING_PROPERTY, 'mission'),
             invalidLaunchDate(),
             launchDateInPast(),
+            launchDateTooFar(),
             planetNotFound(),
+            badRequest('INVALID_CHARACTERS', 'mission must not contain control characters or unpaired surrogates', 'mission'),
             badRequest('INVALID_REQUEST', 'mission must NOT have more than 100 characters', 'mission'),
             invalidJson()
           )
@@ -133,6 +136,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const launchDate = parseLaunchDate(request.body.launchDate)
       if (!launchDate) throw invalidLaunchDate()
       if (launchDate < startOfTodayUtc()) throw launchDateInPast()
+      if (isBeyondLastLaunchDay(launchDate)) throw launchDateTooFar()
       const { result: launch, replayed } = await app.write(
         request,
         async (trx) => {

@@ -2,12 +2,13 @@
 // CA the test creates, and only `hostssl … scram-sha-256` for TCP clients. The test's superuser
 // connects over the Unix socket (trust), so it can change passwords and stop the server.
 import { execFile } from 'node:child_process'
-import { chmod, chown, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import pg from 'pg'
 import { freePort } from './free-port.js'
+import { killOnExit } from './kill-on-exit.js'
 
 const run = promisify(execFile)
 const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'
@@ -38,9 +39,14 @@ export interface PostgresCluster {
   /** Ends every session of `user` (as a failover or connection recycling would): new ones must log in. */
   terminateSessions(user: string): Promise<number>
   start(): Promise<void>
-  /** Fast stop (`-m immediate`, like a crash or failover); connections die at once. */
-  stop(): Promise<void>
+  /**
+   * Stops the server: `immediate` (default) like a crash or failover, connections die at once;
+   * `fast` as an operator's restart does, sessions ended cleanly and a checkpoint written.
+   */
+  stop(mode?: 'immediate' | 'fast'): Promise<void>
   restart(): Promise<void>
+  /** SIGSTOP (`STOP`) or SIGCONT (`CONT`) to the server and every backend: it hangs, or resumes. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): Promise<void>
   /** Stops the server and deletes its directory; registered as teardown by startPostgresCluster. */
   destroy(): Promise<void>
 }
@@ -126,6 +132,8 @@ export async function startPostgresCluster(t: Teardown): Promise<PostgresCluster
     await admin(rows[0].statement as string)
   }
   let running = false
+  let forget = () => {}
+  const postmasterPid = async () => Number((await readFile(path.join(dataDir, 'postmaster.pid'), 'utf8')).split('\n')[0])
   const cluster: PostgresCluster = {
     host: '127.0.0.1',
     port,
@@ -147,16 +155,34 @@ export async function startPostgresCluster(t: Teardown): Promise<PostgresCluster
     async start() {
       await asPostgres('pg_ctl', ['-D', dataDir, '-l', logFile, '-o', options, '-w', 'start'])
       running = true
+      // SIGQUIT: immediate shutdown, should the test end without its teardown.
+      forget = killOnExit(await postmasterPid(), 'SIGQUIT')
     },
-    async stop() {
-      await asPostgres('pg_ctl', ['-D', dataDir, '-m', 'immediate', '-w', 'stop'])
+    async stop(mode = 'immediate') {
+      forget()
+      await asPostgres('pg_ctl', ['-D', dataDir, '-m', mode, '-w', 'stop'])
       running = false
+    },
+    async signal(signal) {
+      const postmaster = await postmasterPid()
+      const children = await readFile(`/proc/${postmaster}/task/${postmaster}/children`, 'utf8')
+      // The postmaster first on the way down (no new backends), last on the way up.
+      const pids = [postmaster, ...children.trim().split(/\s+/).filter(Boolean).map(Number)]
+      for (const pid of signal === 'SIGSTOP' ? pids : pids.reverse()) {
+        try {
+          process.kill(pid, signal)
+        } catch (error) {
+          // A backend that ended between the listing and the signal.
+          if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+        }
+      }
     },
     async restart() {
       await cluster.stop()
       await cluster.start()
     },
     async destroy() {
+      await cluster.signal('SIGCONT').catch(() => {})
       if (running) await cluster.stop()
       await rm(root, { recursive: true, force: true })
     }

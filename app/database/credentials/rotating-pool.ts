@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { FastifyBaseLogger } from 'fastify'
 import type { PostgresPool } from 'kysely'
 import type pg from 'pg'
-import { poolUsage, type PoolUsage } from '../pool-usage.js'
+import { poolCounts, type PoolCounts } from '../pool-usage.js'
 import { sameCredentials, type DatabaseCredentials, type DatabaseSecretReader } from './database-secret.js'
 
 /**
@@ -89,8 +89,8 @@ export class RotatingPool implements PostgresPool {
   }
 
   /** Connections in use and requests waiting, over the current pool and the ones still draining. */
-  usage(): PoolUsage {
-    return poolUsage(this.#pool, ...this.#retiring.keys())
+  counts(): PoolCounts {
+    return poolCounts(this.#pool, ...this.#retiring.keys())
   }
 
   async connect(): Promise<pg.PoolClient> {

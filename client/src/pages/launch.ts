@@ -1,11 +1,11 @@
 // Launch: schedule a mission to a habitable planet. The server is the judge of every rule; its
 // errors land beside the field they name. One request at a time, so a double submit is harmless.
+import { lastLaunchDay } from '../../../app/launches/launch-date.js'
 import { api, ApiError, type Planet } from '../api.js'
 import { announce } from '../announce.js'
 import { h } from '../dom.js'
 import { errorMessage, errorNotice, formatDate, formatNumber, loadingNotice, notice, pageHeader, todayUtc, type Page } from '../ui.js'
 
-const LAST_LAUNCH_DATE = '2040-12-31'
 const DEFAULT_ROCKET = 'Explorer IS1'
 
 type FieldName = 'launchDate' | 'mission' | 'rocket' | 'target'
@@ -64,12 +64,14 @@ function criteriaPanel(): HTMLElement {
 export const launchPage: Page = {
   title: 'Launch',
   render(main, signal) {
-    const dateInput = h('input', { type: 'date', min: todayUtc(), max: LAST_LAUNCH_DATE, value: todayUtc(), required: true })
+    // The API's own bound, so the picker never offers a date the API refuses.
+    const lastDay = lastLaunchDay()
+    const dateInput = h('input', { type: 'date', min: todayUtc(), max: lastDay, value: todayUtc(), required: true })
     const missionInput = h('input', { type: 'text', maxlength: 100, required: true, autocomplete: 'off', placeholder: 'Kepler Exploration X' })
     const rocketInput = h('input', { type: 'text', maxlength: 100, required: true, value: DEFAULT_ROCKET })
     const targetSelect = h('select', { required: true, disabled: true }, h('option', { value: '' }, 'Loading planets…'))
 
-    const date = field('launchDate', 'Launch date (UTC)', dateInput, `Today to ${LAST_LAUNCH_DATE}`)
+    const date = field('launchDate', 'Launch date (UTC)', dateInput, `Today to ${lastDay}`)
     const mission = field('mission', 'Mission name', missionInput)
     const rocket = field('rocket', 'Rocket', rocketInput)
     const target = field('target', 'Destination', targetSelect)
@@ -158,7 +160,7 @@ export const launchPage: Page = {
         if (!entry.control.value.trim()) errors.push([name, `Enter ${labels[name]}.`])
       }
       // "Today" is the server's UTC day, so past dates are left for it to judge.
-      if (dateInput.value > LAST_LAUNCH_DATE) errors.push(['launchDate', `Choose a date no later than ${LAST_LAUNCH_DATE}.`])
+      if (dateInput.value > lastDay) errors.push(['launchDate', `Choose a date no later than ${lastDay}.`])
       return errors
     }
 
