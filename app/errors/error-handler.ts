@@ -3,12 +3,12 @@ import type { FastifyError, FastifySchemaValidationError } from 'fastify'
 import { isDatabaseUnavailable, isQueryTimeout } from '../database/unavailable.js'
 import { FORBIDDEN_CHARACTERS } from '../validation.js'
 import { errorBody } from './error-schema.js'
-import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge, queryTimeout, RETRY_AFTER_SECONDS } from './http-errors.js'
+import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge, queryTimeout, RETRY_AFTER_SECONDS, unsupportedMediaType } from './http-errors.js'
 
 // Fastify's own client errors, given stable codes and messages a client can show as they are.
 const fastifyClientErrors: Record<string, { code: string; message?: string }> = {
   FST_ERR_CTP_BODY_TOO_LARGE: payloadTooLarge(),
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', message: 'Unsupported content type' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: unsupportedMediaType(),
   FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'INVALID_JSON', message: 'Request body is empty' },
   FST_ERR_CTP_INVALID_JSON_BODY: invalidJson(),
   FST_ERR_VALIDATION: { code: 'INVALID_REQUEST' }

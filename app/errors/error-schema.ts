@@ -1,5 +1,5 @@
 import { Type, type Static } from 'typebox'
-import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge } from './http-errors.js'
+import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge, unsupportedMediaType } from './http-errors.js'
 
 export const ErrorResponseSchema = Type.Object(
   {
@@ -32,6 +32,7 @@ export function errorResponse(...examples: HttpError[]) {
 export const commonErrorResponses = {
   400: errorResponse(invalidJson()),
   413: errorResponse(payloadTooLarge()),
+  415: errorResponse(unsupportedMediaType()),
   500: errorResponse(internalError()),
   503: errorResponse(databaseUnavailable())
 }

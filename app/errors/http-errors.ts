@@ -22,6 +22,7 @@ export const conflict = (code: string, message: string) => new HttpError(409, co
 
 // The answers of the error handler to what Fastify itself refuses, and to anything unexpected.
 export const invalidJson = () => new HttpError(400, 'INVALID_JSON', 'Request body is not valid JSON')
+export const unsupportedMediaType = () => new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type')
 export const payloadTooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', 'Request body is too large')
 export const internalError = () => new HttpError(500, 'INTERNAL', 'Internal Server Error')
 
