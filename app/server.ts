@@ -5,6 +5,7 @@ import { buildApp } from './app.js'
 import { ConfigError, failureMessage, loadConfig, type Config } from './config/config.js'
 import { openDatabase } from './database/database.js'
 import { loggerOptions } from './logger.js'
+import { offerFirstRunSetup } from './operators/first-run.js'
 import { prepareDatabase } from './prepare-database.js'
 
 function readConfigOrExit(): Config {
@@ -19,6 +20,9 @@ function readConfigOrExit(): Config {
 
 const config = readConfigOrExit()
 const log = pino(loggerOptions(config.LOG_LEVEL))
+if (!config.AUTH_REQUIRED) {
+  log.warn('AUTH_REQUIRED=false: anyone who reaches this service can schedule and abort launches. Use it only on a private network.')
+}
 
 try {
   const database = await openDatabase(config, log)
@@ -35,6 +39,7 @@ try {
   })
 
   await app.listen({ port: config.PORT, host: config.HOST })
+  await offerFirstRunSetup(database.db, log, config.PUBLIC_URL ?? `http://localhost:${config.PORT}`)
 } catch (error) {
   log.fatal({ err: error }, `mission-control failed to start: ${(error as Error).message}`)
   process.exit(1)

@@ -35,6 +35,7 @@ export default fp(
     app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
       if (error instanceof HttpError) {
         const field = error.field === undefined ? {} : { field: error.field }
+        if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
         return reply.code(error.statusCode).send({ error: error.message, code: error.code, ...field })
       }
       if (isDatabaseUnavailable(error)) {

@@ -14,6 +14,13 @@ export type ErrorResponse = Static<typeof ErrorResponseSchema>
 export const commonErrorResponses = {
   400: ErrorResponseSchema,
   413: ErrorResponseSchema,
+  429: ErrorResponseSchema,
   500: ErrorResponseSchema,
   503: ErrorResponseSchema
+}
+
+/** What routes that need credentials add: 401 AUTHENTICATION_REQUIRED, 403 FORBIDDEN or CSRF_TOKEN_INVALID. */
+export const authErrorResponses = {
+  401: ErrorResponseSchema,
+  403: ErrorResponseSchema
 }

@@ -136,22 +136,27 @@ export async function scheduleLaunch(
   return inserted && findLaunch(db, inserted.flight_number)
 }
 
-export type AbortResult = 'aborted' | 'not_found' | 'already_aborted' | 'already_flown'
+export type AbortResult = 'aborted' | 'not_found' | 'already_aborted' | 'already_flown' | 'not_abortable'
 
-/** Aborts an upcoming launch, keeping the row and the abort time; nothing is ever deleted. */
+/**
+ * Aborts an upcoming launch scheduled here, keeping the row and the abort time; nothing is ever
+ * deleted. SpaceX launches are SpaceX's to report, never ours to abort.
+ */
 export async function abortLaunch(db: Kysely<Database>, flightNumber: number): Promise<AbortResult> {
   const today = startOfTodayUtc()
   const aborted = await db
     .updateTable('launches')
     .set({ status: 'aborted', aborted_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
     .where('flight_number', '=', flightNumber)
+    .where('source', '=', 'mission_control')
     .where('status', '=', 'upcoming')
     .where('launch_date', '>=', today)
     .returning('flight_number')
     .executeTakeFirst()
   if (aborted) return 'aborted'
-  const existing = await db.selectFrom('launches').select('status').where('flight_number', '=', flightNumber).executeTakeFirst()
+  const existing = await db.selectFrom('launches').select(['status', 'source']).where('flight_number', '=', flightNumber).executeTakeFirst()
   if (!existing) return 'not_found'
+  if (existing.source === 'spacex') return 'not_abortable'
   return existing.status === 'aborted' ? 'already_aborted' : 'already_flown'
 }
 

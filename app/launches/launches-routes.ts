@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifySchemaValidationError } from 'fastify'
 import { Type } from 'typebox'
 import { describeValidationError } from '../errors/error-handler.js'
-import { commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
+import { authErrorResponses, commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
 import { badRequest, conflict, HttpError, notFound } from '../errors/http-errors.js'
 import { parseLaunchDate, startOfTodayUtc } from './launch-date.js'
 import {
@@ -34,8 +34,12 @@ const launchNotFound = () => notFound('LAUNCH_NOT_FOUND', 'Launch not found')
 const abortErrors = {
   not_found: launchNotFound,
   already_aborted: () => conflict('LAUNCH_ALREADY_ABORTED', 'Launch is already aborted'),
-  already_flown: () => conflict('LAUNCH_ALREADY_FLOWN', 'Launch has already flown and cannot be aborted')
+  already_flown: () => conflict('LAUNCH_ALREADY_FLOWN', 'Launch has already flown and cannot be aborted'),
+  not_abortable: () => conflict('LAUNCH_NOT_ABORTABLE', 'SpaceX launches are reported by SpaceX and cannot be aborted here')
 }
+
+/** Writes need an operator; AUTH_REQUIRED=false keeps the original open v1 API (private networks). */
+const launchWriteConfig = { access: 'operator', openWhenAuthOptional: true } as const
 
 const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -82,10 +86,11 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/launches',
     {
+      config: launchWriteConfig,
       schema: {
         summary: 'Schedule a launch to a habitable planet',
         body: ScheduleLaunchBodySchema,
-        response: { 201: LaunchSchema, ...commonErrorResponses }
+        response: { 201: LaunchSchema, ...authErrorResponses, ...commonErrorResponses }
       },
       schemaErrorFormatter: scheduleValidationError
     },
@@ -106,6 +111,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/launches/:id',
     {
+      config: launchWriteConfig,
       schema: {
         summary: 'Abort an upcoming launch (the launch is kept, marked aborted)',
         params: FlightNumberParamsSchema,
@@ -113,6 +119,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
           200: Type.Object({ ok: Type.Literal(true) }, { additionalProperties: false }),
           404: ErrorResponseSchema,
           409: ErrorResponseSchema,
+          ...authErrorResponses,
           ...commonErrorResponses
         }
       }

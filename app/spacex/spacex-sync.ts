@@ -66,12 +66,16 @@ function upsertBatch(trx: Transaction<Database>, batch: SpacexLaunchRow[]) {
           launch_date: eb.ref('excluded.launch_date'),
           customers: eb.ref('excluded.customers'),
           status: eb.ref('excluded.status'),
+          // SpaceX's status wins, so an abort time left on the row (SpaceX launches could once be
+          // aborted here) goes with it: status and aborted_at stay consistent whatever is stored.
+          aborted_at: null,
+          aborted_by: null,
           updated_at: sql<Date>`now()`
         }))
         // An identical row is left alone: no write, no new updated_at, not returned.
         .where(
-          sql<boolean>`(launches.flight_number, launches.mission, launches.rocket, launches.launch_date, launches.customers, launches.status)
-            is distinct from (excluded.flight_number, excluded.mission, excluded.rocket, excluded.launch_date, excluded.customers, excluded.status)`
+          sql<boolean>`(launches.flight_number, launches.mission, launches.rocket, launches.launch_date, launches.customers, launches.status, launches.aborted_at)
+            is distinct from (excluded.flight_number, excluded.mission, excluded.rocket, excluded.launch_date, excluded.customers, excluded.status, null)`
         )
     )
     // xmax is 0 only in a freshly inserted row version; an updated one carries our transaction id.
