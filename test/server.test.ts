@@ -1,7 +1,7 @@
 // The service as a process: configuration errors, start-up on either database, graceful SIGTERM.
 import t from 'tap'
 import { openTestDatabase } from './helpers.js'
-import { serviceEnv, spawnService, waitUntilHealthy } from './support/service-process.js'
+import { seedOperator, serviceEnv, spawnService, waitUntilHealthy } from './support/service-process.js'
 
 // Each test starts a whole process (tsx compiles the service on the way): generous on a busy machine.
 t.setTimeout(300_000)
@@ -28,7 +28,9 @@ t.test('starts, says which database it uses, serves the planets and becomes heal
 
 t.test('SIGTERM lets in-flight requests finish, then exits within 10 s', async (t) => {
   const url = process.env.TEST_DATABASE_URL ? (await openTestDatabase(t)).url : undefined
-  const service = spawnService(t, await serviceEnv(t, url))
+  const env = await serviceEnv(t, url)
+  const operator = await seedOperator(env)
+  const service = spawnService(t, env)
   await waitUntilHealthy(service)
   const launchDate = `${new Date().getUTCFullYear() + 1}-01-01`
   const encoder = new TextEncoder()
@@ -39,7 +41,7 @@ t.test('SIGTERM lets in-flight requests finish, then exits within 10 s', async (
     body.enqueue(encoder.encode(`{"mission": "Shutdown ${i}", `))
     const status = fetch(`${service.baseUrl}/v1/launches`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...operator.headers, 'content-type': 'application/json' },
       body: stream,
       duplex: 'half'
     } as RequestInit).then((response) => response.status)
