@@ -4,7 +4,7 @@ import { openTestDatabase } from './helpers.js'
 import { seedOperator, serviceEnv, spawnService, waitUntilHealthy } from './support/service-process.js'
 
 // Each test starts a whole process (tsx compiles the service on the way): generous on a busy machine.
-t.setTimeout(300_000)
+t.setTimeout(900_000)
 
 t.test('a bad configuration value stops the process with one line naming the variable', async (t) => {
   const service = spawnService(t, { PORT: '70000' })
@@ -66,4 +66,54 @@ t.test('SIGTERM lets in-flight requests finish, then exits within 10 s', async (
   t.equal(exit.code, 0)
   t.ok(ms < 10_000, `exited ${Math.round(ms)} ms after SIGTERM`)
   t.match(service.output(), /shutting down/)
+})
+
+t.test('first run: the start logs one setup link, which creates the first admin; later starts log none', async (t) => {
+  const url = process.env.TEST_DATABASE_URL ? (await openTestDatabase(t)).url : undefined
+  const env = await serviceEnv(t, url)
+  const first = spawnService(t, env)
+  await waitUntilHealthy(first)
+  const linkPattern = new RegExp(`http://localhost:${env.PORT}/setup\\?token=[\\w-]{43}`)
+  const waitForLink = async () => {
+    for (let tries = 0; tries < 100 && !linkPattern.test(first.output()); tries++) await new Promise((resolve) => setTimeout(resolve, 50))
+    return first.output().match(new RegExp(linkPattern, 'g')) ?? []
+  }
+  const links = await waitForLink()
+  t.equal(new Set(links).size, 1, 'one link')
+  t.equal(first.output().split('\n').filter((line) => linkPattern.test(line)).length, 1, 'logged once')
+  t.match(first.output(), /No operator exists yet/)
+  const token = new URL(links[0]!).searchParams.get('token')!
+  const created = await fetch(`${first.baseUrl}/v1/setup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, email: 'first@example.com', name: 'First Admin', password: 'first admin passphrase' })
+  })
+  t.equal(created.status, 201)
+  first.child.kill('SIGTERM')
+  await first.exited
+
+  const second = spawnService(t, env)
+  await waitUntilHealthy(second)
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.notMatch(second.output(), /setup\?token=/, 'an operator exists: no link')
+  second.child.kill('SIGTERM')
+  await second.exited
+})
+
+t.test('AUTH_REQUIRED=false warns at every start, and stops the process when NODE_ENV=production', async (t) => {
+  const url = process.env.TEST_DATABASE_URL ? (await openTestDatabase(t)).url : undefined
+  const env = await serviceEnv(t, url)
+  const open = spawnService(t, { ...env, AUTH_REQUIRED: 'false' })
+  await waitUntilHealthy(open)
+  t.match(open.output(), /AUTH_REQUIRED=false: anyone who reaches this service can schedule and abort launches/)
+  open.child.kill('SIGTERM')
+  await open.exited
+
+  const production = spawnService(t, { ...env, AUTH_REQUIRED: 'false', NODE_ENV: 'production' })
+  const { code } = await production.exited
+  t.equal(code, 1)
+  t.equal(
+    production.output(),
+    'mission-control: invalid configuration: AUTH_REQUIRED=false is refused when NODE_ENV=production: anyone could schedule and abort launches\n'
+  )
 })
