@@ -8,7 +8,7 @@ import { randomSecret, secretHash } from '../auth/secrets.js'
 
 export const LINK_LIFETIME_HOURS = 24
 /** Setup links are redeemed one at a time, so two at once can never create two first admins. */
-const SETUP_LOCK_KEY = 7_231_604_401
+const SETUP_LOCK_KEY = 7_231_604_402
 
 export const setupLinkInvalid = (reason: string) => new HttpError(403, 'SETUP_LINK_INVALID', reason)
 export const inviteLinkInvalid = (reason: string) => new HttpError(403, 'INVITE_LINK_INVALID', reason)
