@@ -13,8 +13,10 @@ import authPlugin from './auth/auth-plugin.js'
 import sessionRoutes from './auth/session-routes.js'
 import tokensRoutes from './auth/tokens-routes.js'
 import operatorsRoutes from './operators/operators-routes.js'
+import auditRoutes from './audit/audit-routes.js'
 import securityHeaders from './security/security-headers-plugin.js'
 import rateLimits from './security/rate-limit-plugin.js'
+import writesPlugin from './writes/writes-plugin.js'
 import { requestId } from './logger.js'
 import { validatorCompiler } from './validation.js'
 
@@ -89,6 +91,7 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
     ipWritesPerMinute: config.RATE_LIMIT_IP_WRITES_PER_MINUTE,
     operatorWritesPerMinute: config.RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE
   })
+  await app.register(writesPlugin)
   await app.register(authPlugin, { authRequired: config.AUTH_REQUIRED })
   await app.register(healthRoutes)
   await app.register(planetsRoutes, { prefix: '/v1' })
@@ -99,6 +102,7 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   })
   await app.register(tokensRoutes, { prefix: '/v1' })
   await app.register(operatorsRoutes, { prefix: '/v1' })
+  await app.register(auditRoutes, { prefix: '/v1' })
   await app.register(spacexSyncPlugin, {
     apiUrl: config.SPACEX_API_URL,
     timeoutMs: config.SPACEX_TIMEOUT_MS,

@@ -1,5 +1,5 @@
 // Operators and their credentials: accounts, sessions, API tokens, one-time setup and invite links,
-// the failed sign-in counter, and who scheduled or aborted each launch.
+// the failed sign-in counter, who scheduled or aborted each launch, and the audit trail's keys.
 // Frozen: never edit an applied migration, never import application code; add a new file instead.
 import { sql, type Kysely } from 'kysely'
 
@@ -84,9 +84,22 @@ export async function up(db: Kysely<any>): Promise<void> {
     .addColumn('scheduled_by', 'integer', (col) => col.references('operators.id'))
     .addColumn('aborted_by', 'integer', (col) => col.references('operators.id'))
     .execute()
+
+  // 7. The audit trail (2026_11_30_100000) names operators and tokens: now they exist, the
+  //    database holds it to that. Operators and tokens are never deleted, only disabled or revoked.
+  await db.schema
+    .alterTable('audit_events')
+    .addForeignKeyConstraint('audit_events_operator_id_fkey', ['operator_id'], 'operators', ['id'])
+    .execute()
+  await db.schema
+    .alterTable('audit_events')
+    .addForeignKeyConstraint('audit_events_token_id_fkey', ['token_id'], 'api_tokens', ['id'])
+    .execute()
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('audit_events').dropConstraint('audit_events_token_id_fkey').execute()
+  await db.schema.alterTable('audit_events').dropConstraint('audit_events_operator_id_fkey').execute()
   await db.schema.alterTable('launches').dropColumn('scheduled_by').dropColumn('aborted_by').execute()
   for (const table of ['sign_in_failures', 'operator_invites', 'api_tokens', 'operator_sessions', 'operators']) {
     await db.schema.dropTable(table).execute()

@@ -108,6 +108,26 @@ t.test('saving is an idempotent upsert by Kepler name', async (t) => {
     { kepler_name: 'Kepler-452 b', radius_earth: 1.11, source: newer.source },
     { kepler_name: 'Kepler-62 f', radius_earth: 1.43, source: reading.source }
   ])
+
+  // Each import is on record and announced to readers, by the service itself.
+  const audit = await db.selectFrom('audit_events').select(['action', 'actor_type', 'system_name', 'details']).orderBy('id').execute()
+  t.same(
+    audit.map((row) => [row.action, row.actor_type, row.system_name, row.details.inserted, row.details.updated]),
+    [
+      ['planets.imported', 'system', 'planet-import', 3, 0],
+      ['planets.imported', 'system', 'planet-import', 0, 3],
+      ['planets.imported', 'system', 'planet-import', 1, 1]
+    ]
+  )
+  const events = await db.selectFrom('change_events').select(['type', 'payload']).orderBy('id').execute()
+  t.same(
+    events.map((event) => [event.type, (event.payload as { inserted: number }).inserted]),
+    [
+      ['planets', 3],
+      ['planets', 0],
+      ['planets', 1]
+    ]
+  )
 })
 
 t.test('saving is all or nothing', async (t) => {

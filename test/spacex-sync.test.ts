@@ -60,6 +60,31 @@ t.test('the first sync stores every launch the table can hold and maps its field
   t.equal(falconSat.aborted_at, null)
 })
 
+t.test('a sync is on record and announces every launch it wrote, then its counts', async (t) => {
+  const { database } = await openTestDatabase(t)
+  const fake = await startFakeSpacex(t)
+  await sync(database.db, fake)
+  await sync(database.db, fake)
+
+  const audit = await database.db.selectFrom('audit_events').select(['action', 'actor_type', 'system_name', 'details']).orderBy('id').execute()
+  t.match(audit, [
+    { action: 'spacex.synced', actor_type: 'system', system_name: 'spacex-sync', details: { fetched: 10, inserted: 8, skipped: 2, apiUrl: fake.url } },
+    { action: 'spacex.synced', details: { inserted: 0, updated: 0, unchanged: 8 } }
+  ])
+  const events = await database.db.selectFrom('change_events').select(['type', 'payload']).orderBy('id').execute()
+  const launchEvents = events.filter((event) => event.type === 'launch').map((event) => event.payload as { change: string; launch: { flightNumber: number; source: string } })
+  t.same(
+    launchEvents.map((event) => [event.change, event.launch.flightNumber, event.launch.source]),
+    [1, 2, 3, 4, 120, 186, 187, 205].map((flightNumber) => ['synced', flightNumber, 'spacex']),
+    'the first sync announces each launch it stored, as the API shows it'
+  )
+  t.match(
+    events.filter((event) => event.type === 'sync').map((event) => event.payload),
+    [{ inserted: 8 }, { inserted: 0, unchanged: 8 }],
+    'each sync announces its counts; the second wrote no launch'
+  )
+})
+
 t.test('a second identical sync changes nothing, not even updated_at', async (t) => {
   const { database } = await openTestDatabase(t)
   const fake = await startFakeSpacex(t)
@@ -119,6 +144,21 @@ t.test('launches scheduled here are never touched', async (t) => {
   t.match(await sync(database.db, fake), { inserted: 0, updated: 0, unchanged: 8 })
   t.same(await storedLaunches(database.db, 'mission_control'), before)
   t.equal(before[0]?.flight_number, 1000)
+})
+
+t.test('a SpaceX launch aborted before that was refused is set back to what SpaceX says, and the sync succeeds', async (t) => {
+  const { database } = await openTestDatabase(t)
+  const fake = await startFakeSpacex(t)
+  await sync(database.db, fake)
+  await database.db
+    .updateTable('launches')
+    .set({ status: 'aborted', aborted_at: new Date() })
+    .where('flight_number', '=', 205)
+    .execute()
+  const result = await sync(database.db, fake)
+  t.match(result, { inserted: 0, updated: 1, unchanged: 7 })
+  const row = await database.db.selectFrom('launches').select(['status', 'aborted_at']).where('flight_number', '=', 205).executeTakeFirstOrThrow()
+  t.same(row, { status: 'upcoming', aborted_at: null })
 })
 
 t.test('pages are followed until the last one', async (t) => {

@@ -12,6 +12,7 @@ export const AUDIT_ACTIONS = [
   'token.revoked',
   'operator.created',
   'operator.disabled',
-  'operator.invite_accepted'
+  'operator.invite_accepted',
+  'operator.password_reset'
 ] as const
 export type AuditAction = (typeof AUDIT_ACTIONS)[number]

@@ -11,6 +11,7 @@ export const AuditEventSchema = Type.Object(
     operatorName: Type.Union([Type.String(), Type.Null()], { description: 'Display name of the operator who acted (or of the token owner)' }),
     tokenId: Type.Union([Type.Integer(), Type.Null()]),
     tokenName: Type.Union([Type.String(), Type.Null()], { description: 'Set when the operator acted through an API token' }),
+    systemName: Type.Union([Type.String(), Type.Null()], { description: 'The service part that acted: spacex-sync, planet-import, operator-cli' }),
     subjectType: Type.Union([Type.String(), Type.Null()]),
     subjectId: Type.Union([Type.String(), Type.Null()]),
     ip: Type.Union([Type.String(), Type.Null()]),

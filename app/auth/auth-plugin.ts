@@ -81,7 +81,9 @@ export default fp<{ authRequired: boolean }>(
       }
       if (access === 'admin' && operator.role !== 'admin') throw forbidden()
       request.operator = operator
+      // Who the write path (app/writes/) records for this request's changes.
+      request.actor = { type: 'operator', operatorId: operator.id, ...(operator.tokenId === undefined ? {} : { tokenId: operator.tokenId }) }
     })
   },
-  { name: 'auth', dependencies: ['database', 'error-handler'] }
+  { name: 'auth', dependencies: ['database', 'error-handler', 'writes'] }
 )

@@ -1,10 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
+import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
+import type { Database, OperatorRole } from '../database/schema.js'
 import { authErrorResponses, commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
 import { HttpError } from '../errors/http-errors.js'
 import { findOperatorByEmail } from '../operators/operators-queries.js'
 import { verifyPassword } from '../operators/passwords.js'
+import type { AuditEntry } from '../writes/audit.js'
 import { SessionSchema, SignInBodySchema, type Session } from './auth-schemas.js'
 import { createSession, deleteSession } from './credentials.js'
 import { clearSessionCookie, setSessionCookie } from './session-cookie.js'
@@ -12,18 +15,25 @@ import { assertSignInAllowed, clearSignInFailures, recordSignInFailure, type Sig
 
 const wrongCredentials = () => new HttpError(401, 'INVALID_CREDENTIALS', 'Wrong email or password')
 
-/** Opens a session for the operator, sets its cookie and returns what GET /v1/session returns. */
-export async function startSession(
-  request: FastifyRequest,
-  reply: FastifyReply,
-  operator: { id: number; email: string; display_name: string; role: 'operator' | 'admin' }
-): Promise<Session> {
-  const { sessionId, csrfToken } = await createSession(request.server.db, operator.id, {
-    ip: request.ip,
-    userAgent: request.headers['user-agent']
-  })
-  setSessionCookie(request, reply, sessionId)
-  return { operator: { id: operator.id, email: operator.email, name: operator.display_name, role: operator.role }, csrfToken }
+interface SessionOperator {
+  id: number
+  email: string
+  display_name: string
+  role: OperatorRole
+}
+
+/** Inside a write: opens a session for the operator; its audit entry goes with the write's. */
+export async function openSession(db: Kysely<Database>, request: FastifyRequest, operator: SessionOperator) {
+  const opened = await createSession(db, operator.id, { ip: request.ip, userAgent: request.headers['user-agent'] })
+  const audit: AuditEntry = { action: 'session.signed_in', subjectType: 'operator', subjectId: String(operator.id) }
+  return { ...opened, operator, audit }
+}
+
+/** After the write committed: the session cookie, and the body GET /v1/session would return. */
+export function sessionAnswer(request: FastifyRequest, reply: FastifyReply, opened: Awaited<ReturnType<typeof openSession>>): Session {
+  setSessionCookie(request, reply, opened.sessionId)
+  const { id, email, display_name, role } = opened.operator
+  return { operator: { id, email, name: display_name, role }, csrfToken: opened.csrfToken }
 }
 
 const sessionRoutes: FastifyPluginAsyncTypebox<{ signIn: SignInLimits }> = async (app, { signIn }) => {
@@ -58,13 +68,22 @@ const sessionRoutes: FastifyPluginAsyncTypebox<{ signIn: SignInLimits }> = async
       const usable = operator && operator.disabled_at === null ? operator : undefined
       const valid = await verifyPassword(usable?.password_hash ?? null, request.body.password)
       if (!usable || !valid) {
-        await recordSignInFailure(app.db, email, request.ip, signIn)
-        request.log.info({ operatorId: usable?.id }, 'sign-in failed')
+        await app.write(request, async (trx) => {
+          await recordSignInFailure(trx, email, request.ip, signIn)
+          // The audit names the account when there is one; an unknown email (perhaps a password
+          // typed into the wrong field) is not kept.
+          const subject = operator ? { subjectType: 'operator', subjectId: String(operator.id) } : { details: { unknownEmail: true } }
+          return { result: undefined, audit: [{ action: 'session.sign_in_failed', ...subject }] }
+        })
         throw wrongCredentials()
       }
-      await clearSignInFailures(app.db, email)
-      request.log.info({ operatorId: usable.id }, 'signed in')
-      return startSession(request, reply, usable)
+      request.actor = { type: 'operator', operatorId: usable.id }
+      const { result: opened } = await app.write(request, async (trx) => {
+        await clearSignInFailures(trx, email)
+        const opened = await openSession(trx, request, usable)
+        return { result: opened, audit: [opened.audit] }
+      })
+      return sessionAnswer(request, reply, opened)
     }
   )
 
@@ -79,9 +98,13 @@ const sessionRoutes: FastifyPluginAsyncTypebox<{ signIn: SignInLimits }> = async
     },
     async (request, reply) => {
       const { sessionIdHash, id } = request.operator!
-      if (sessionIdHash) await deleteSession(app.db, sessionIdHash)
+      if (sessionIdHash) {
+        await app.write(request, async (trx) => {
+          await deleteSession(trx, sessionIdHash)
+          return { result: undefined, audit: [{ action: 'session.signed_out', subjectType: 'operator', subjectId: String(id) }] }
+        })
+      }
       clearSessionCookie(request, reply)
-      request.log.info({ operatorId: id }, 'signed out')
       return { ok: true as const }
     }
   )

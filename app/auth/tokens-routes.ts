@@ -27,8 +27,10 @@ const tokensRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     },
     async (request, reply) => {
-      const token = await createApiToken(app.db, request.operator!.id, request.body)
-      request.log.info({ tokenId: token.id }, 'API token created')
+      const { result: token } = await app.write(request, async (trx) => {
+        const token = await createApiToken(trx, request.operator!.id, request.body)
+        return { result: token, audit: [{ action: 'token.created', subjectType: 'token', subjectId: String(token.id), details: { name: token.name, expiresAt: token.expiresAt } }] }
+      })
       return reply.code(201).send(token)
     }
   )
@@ -44,10 +46,12 @@ const tokensRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     },
     async (request) => {
-      const revoked = await revokeApiToken(app.db, request.operator!.id, request.params.id)
-      // Another operator's token is "not found" too: ids reveal nothing.
-      if (!revoked) throw notFound('TOKEN_NOT_FOUND', 'Token not found')
-      request.log.info({ tokenId: revoked.id }, 'API token revoked')
+      const { result: revoked } = await app.write(request, async (trx) => {
+        const revoked = await revokeApiToken(trx, request.operator!.id, request.params.id)
+        // Another operator's token is "not found" too: ids reveal nothing.
+        if (!revoked) throw notFound('TOKEN_NOT_FOUND', 'Token not found')
+        return { result: revoked, audit: [{ action: 'token.revoked', subjectType: 'token', subjectId: String(revoked.id), details: { name: revoked.name } }] }
+      })
       return revoked
     }
   )

@@ -9,6 +9,9 @@ export interface Database {
   api_tokens: ApiTokensTable
   operator_invites: OperatorInvitesTable
   sign_in_failures: SignInFailuresTable
+  audit_events: AuditEventsTable
+  change_events: ChangeEventsTable
+  idempotency_keys: IdempotencyKeysTable
 }
 
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>
@@ -99,6 +102,43 @@ export interface SignInFailuresTable {
   email: string
   ip: string
   occurred_at: Timestamp
+}
+
+/** int8 columns: `pg` returns them as strings, PGlite as numbers; read them as `id::text`. */
+type BigintId = ColumnType<string, never, never>
+
+export type ActorType = 'operator' | 'system' | 'anonymous'
+
+export interface AuditEventsTable {
+  id: BigintId
+  occurred_at: Timestamp
+  action: string
+  actor_type: ActorType
+  operator_id: number | null
+  token_id: number | null
+  system_name: string | null
+  subject_type: string | null
+  subject_id: string | null
+  ip: string | null
+  request_id: string | null
+  details: ColumnType<Record<string, unknown>, string | undefined, string>
+}
+
+export type ChangeEventType = 'launch' | 'sync' | 'planets'
+
+export interface ChangeEventsTable {
+  id: BigintId
+  type: ChangeEventType
+  payload: ColumnType<unknown, string, never>
+  created_at: Timestamp
+}
+
+export interface IdempotencyKeysTable {
+  scope: string
+  key: string
+  request_hash: string
+  response: ColumnType<unknown, string | null | undefined, string | null>
+  created_at: Timestamp
 }
 
 export type PlanetRow = Selectable<PlanetsTable>

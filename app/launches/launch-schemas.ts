@@ -23,7 +23,11 @@ export const LaunchSchema = Type.Object(
     success: Type.Union([Type.Boolean(), Type.Null()], { description: 'null while the outcome is unknown' }),
     outcome: OutcomeSchema,
     source: SourceSchema,
-    abortedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+    abortedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    scheduledBy: Type.Union([Type.String(), Type.Null()], {
+      description: 'Display name of the operator who scheduled it; null for SpaceX launches and anonymous (AUTH_REQUIRED=false) writes'
+    }),
+    abortedBy: Type.Union([Type.String(), Type.Null()], { description: 'Display name of the operator who aborted it' })
   },
   { additionalProperties: false }
 )
@@ -57,6 +61,18 @@ export const ScheduleLaunchBodySchema = Type.Object(
   { additionalProperties: false }
 )
 export type ScheduleLaunchBody = Static<typeof ScheduleLaunchBodySchema>
+
+/** Writes accept an Idempotency-Key (app/writes/): a retry with the same key changes nothing twice. */
+export const IdempotencyHeadersSchema = Type.Object({
+  'idempotency-key': Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: '^[\\x21-\\x7e]+$',
+      description: 'A unique value per intended change (e.g. a UUID), printable ASCII without spaces'
+    })
+  )
+})
 
 export const FlightNumberParamsSchema = Type.Object(
   { id: Type.Integer({ minimum: 1, maximum: 2_147_483_647, description: 'Flight number' }) },

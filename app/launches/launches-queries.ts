@@ -9,7 +9,7 @@ type LaunchesWithTarget = ExpressionBuilder<Database, 'launches' | 'planets'>
  * A launch still marked upcoming whose day has passed never got an outcome (SpaceX stopped
  * updating its data in 2022), so it is reported as 'unknown' rather than as upcoming forever.
  */
-function outcomeOf(eb: LaunchesWithTarget, today: Date) {
+function outcomeOf(eb: ExpressionBuilder<Database, 'launches'>, today: Date) {
   return eb
     .case()
     .when(eb.and([eb('launches.status', '=', 'upcoming'), eb('launches.launch_date', '<', today)]))
@@ -49,7 +49,12 @@ function launchesWithTargets(db: Kysely<Database>) {
 }
 
 function selectLaunch(db: Kysely<Database>, today: Date) {
-  return launchesWithTargets(db).select((eb) => [
+  return launchesWithTargets(db).select((eb) => [...launchColumns(eb, today), 'planets.kepler_name as target'])
+}
+
+/** The launch columns the API shows, plus the computed outcome; for selects and RETURNING alike. */
+function launchColumns(eb: ExpressionBuilder<Database, 'launches'>, today: Date) {
+  return [
     'launches.flight_number',
     'launches.mission',
     'launches.rocket',
@@ -57,9 +62,15 @@ function selectLaunch(db: Kysely<Database>, today: Date) {
     'launches.customers',
     'launches.source',
     'launches.aborted_at',
-    'planets.kepler_name as target',
-    outcomeOf(eb, today).as('outcome')
-  ])
+    outcomeOf(eb, today).as('outcome'),
+    operatorName(eb, 'launches.scheduled_by').as('scheduled_by_name'),
+    operatorName(eb, 'launches.aborted_by').as('aborted_by_name')
+  ] as const
+}
+
+/** The display name of the operator a launch column points at (a subquery, so RETURNING can use it too). */
+function operatorName(eb: ExpressionBuilder<Database, 'launches'>, column: 'launches.scheduled_by' | 'launches.aborted_by') {
+  return eb.selectFrom('operators').select('operators.display_name').whereRef('operators.id', '=', column).$asScalar()
 }
 
 type LaunchRecord = Awaited<ReturnType<ReturnType<typeof selectLaunch>['executeTakeFirstOrThrow']>>
@@ -76,7 +87,9 @@ function toLaunch(row: LaunchRecord): Launch {
     success: row.outcome === 'success' ? true : row.outcome === 'failure' || row.outcome === 'aborted' ? false : null,
     outcome: row.outcome,
     source: row.source,
-    abortedAt: row.aborted_at ? row.aborted_at.toISOString() : null
+    abortedAt: row.aborted_at ? row.aborted_at.toISOString() : null,
+    scheduledBy: row.scheduled_by_name ?? null,
+    abortedBy: row.aborted_by_name ?? null
   }
 }
 
@@ -99,24 +112,25 @@ export async function listLaunches(db: Kysely<Database>, query: ListLaunchesQuer
 }
 
 export async function findLaunch(db: Kysely<Database>, flightNumber: number): Promise<Launch | undefined> {
-  const row = await selectLaunch(db, startOfTodayUtc()).where('launches.flight_number', '=', flightNumber).executeTakeFirst()
-  return row && toLaunch(row)
+  const [launch] = await findLaunches(db, [flightNumber])
+  return launch
 }
 
 /** Customers of launches scheduled here, as in the original mission control. */
 export const DEFAULT_CUSTOMERS = ['Zero to Mastery', 'NASA']
 
 /**
- * Inserts a mission-control launch to the named planet in one statement (the database assigns
- * the flight number) and returns it as stored. Returns undefined when no planet has that name.
+ * Inserts a mission-control launch to the named planet (the database assigns the flight number)
+ * and returns it as stored, from the same statement: there is no read-back that could fail after
+ * the row is written. Returns undefined when no planet has that name.
  */
 export async function scheduleLaunch(
   db: Kysely<Database>,
-  launch: { mission: string; rocket: string; target: string; launchDate: Date }
+  launch: { mission: string; rocket: string; target: string; launchDate: Date; scheduledBy: number | null }
 ): Promise<Launch | undefined> {
-  const inserted = await db
+  const row = await db
     .insertInto('launches')
-    .columns(['mission', 'rocket', 'launch_date', 'target_planet_id', 'customers', 'status', 'source'])
+    .columns(['mission', 'rocket', 'launch_date', 'target_planet_id', 'customers', 'status', 'source', 'scheduled_by'])
     .expression((eb) =>
       eb
         .selectFrom('planets')
@@ -127,37 +141,51 @@ export async function scheduleLaunch(
           'planets.id',
           sql<string[]>`${sql.val(DEFAULT_CUSTOMERS)}::text[]`.as('customers'),
           sql.lit<LaunchStatus>('upcoming').as('status'),
-          sql.lit('mission_control').as('source')
+          sql.lit('mission_control').as('source'),
+          eb.val(launch.scheduledBy).as('scheduled_by')
         ])
         .where('planets.kepler_name', '=', launch.target)
     )
-    .returning('flight_number')
+    .returning((eb) => launchColumns(eb, startOfTodayUtc()))
     .executeTakeFirst()
-  return inserted && findLaunch(db, inserted.flight_number)
+  // The planet matched by this exact name is the target.
+  return row && toLaunch({ ...row, target: launch.target })
 }
 
-export type AbortResult = 'aborted' | 'not_found' | 'already_aborted' | 'already_flown' | 'not_abortable'
+export type AbortResult =
+  | { status: 'aborted'; launch: Launch }
+  | { status: 'not_found' | 'already_aborted' | 'already_flown' | 'not_abortable' }
 
 /**
  * Aborts an upcoming launch scheduled here, keeping the row and the abort time; nothing is ever
- * deleted. SpaceX launches are SpaceX's to report, never ours to abort.
+ * deleted. SpaceX's launches are history synced from SpaceX: they cannot be aborted here.
  */
-export async function abortLaunch(db: Kysely<Database>, flightNumber: number): Promise<AbortResult> {
+export async function abortLaunch(db: Kysely<Database>, flightNumber: number, abortedBy: number | null): Promise<AbortResult> {
   const today = startOfTodayUtc()
   const aborted = await db
     .updateTable('launches')
-    .set({ status: 'aborted', aborted_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+    .set({ status: 'aborted', aborted_at: sql<Date>`now()`, aborted_by: abortedBy, updated_at: sql<Date>`now()` })
     .where('flight_number', '=', flightNumber)
     .where('source', '=', 'mission_control')
     .where('status', '=', 'upcoming')
     .where('launch_date', '>=', today)
     .returning('flight_number')
     .executeTakeFirst()
-  if (aborted) return 'aborted'
+  if (aborted) return { status: 'aborted', launch: (await findLaunch(db, flightNumber)) as Launch }
   const existing = await db.selectFrom('launches').select(['status', 'source']).where('flight_number', '=', flightNumber).executeTakeFirst()
-  if (!existing) return 'not_found'
-  if (existing.source === 'spacex') return 'not_abortable'
-  return existing.status === 'aborted' ? 'already_aborted' : 'already_flown'
+  if (!existing) return { status: 'not_found' }
+  if (existing.source === 'spacex') return { status: 'not_abortable' }
+  return { status: existing.status === 'aborted' ? 'already_aborted' : 'already_flown' }
+}
+
+/** The launches with these flight numbers as the API shows them, in flight-number order. */
+export async function findLaunches(db: Kysely<Database>, flightNumbers: number[]): Promise<Launch[]> {
+  if (flightNumbers.length === 0) return []
+  const rows = await selectLaunch(db, startOfTodayUtc())
+    .where('launches.flight_number', 'in', flightNumbers)
+    .orderBy('launches.flight_number')
+    .execute()
+  return rows.map(toLaunch)
 }
 
 export async function launchStats(db: Kysely<Database>): Promise<LaunchStats> {

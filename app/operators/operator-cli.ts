@@ -11,6 +11,7 @@ import { withDatabase } from '../database/database.js'
 import { migrateToLatest } from '../database/migrate.js'
 import { HttpError } from '../errors/http-errors.js'
 import { loggerOptions } from '../logger.js'
+import { runWrite } from '../writes/unit-of-work.js'
 import { disableOperator, findOperatorByEmail, insertOperator, setOperatorPassword } from './operators-queries.js'
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.js'
 
@@ -109,18 +110,24 @@ async function main(): Promise<void> {
   const log = pino(loggerOptions('warn', false), pino.destination(2))
   await withDatabase(config, log, async (database) => {
     await migrateToLatest(database.db)
+    // Recorded in the audit trail like any other write, done by the command itself.
+    const write = <T>(change: Parameters<typeof runWrite<T>>[2]) => runWrite(database.db, { actor: { type: 'system', name: 'operator-cli' } }, change)
     if (args.command === 'create') {
-      const row = await insertOperator(database.db, { email: args.email, name: args.name, role: args.role, passwordHash: passwordHash! })
+      const { result: row } = await write(async (trx) => {
+        const row = await insertOperator(trx, { email: args.email, name: args.name, role: args.role, passwordHash: passwordHash! })
+        return { result: row, audit: [{ action: 'operator.created', subjectType: 'operator', subjectId: String(row.id), details: { email: row.email, role: row.role, via: 'command line' } }] }
+      })
       console.log(`created ${row.role} ${row.email} (${row.display_name}, id ${row.id}) in ${database.description}`)
       return
     }
     const existing = await findOperatorByEmail(database.db, args.email)
     if (!existing) throw new Error(`no operator with email ${args.email}`)
+    const subject = { subjectType: 'operator', subjectId: String(existing.id), details: { email: existing.email } }
     if (args.command === 'disable') {
-      await database.db.transaction().execute((trx) => disableOperator(trx, existing.id))
+      await write(async (trx) => ({ result: await disableOperator(trx, existing.id), audit: [{ action: 'operator.disabled', ...subject }] }))
       console.log(`disabled ${existing.email}: its sessions are ended and its API tokens refused`)
     } else {
-      await database.db.transaction().execute((trx) => setOperatorPassword(trx, existing.id, passwordHash!))
+      await write(async (trx) => ({ result: await setOperatorPassword(trx, existing.id, passwordHash!), audit: [{ action: 'operator.password_reset', ...subject }] }))
       console.log(`new password set for ${existing.email}: its sessions are ended`)
     }
   })

@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { SessionSchema } from '../auth/auth-schemas.js'
-import { startSession } from '../auth/session-routes.js'
+import { openSession, sessionAnswer } from '../auth/session-routes.js'
 import { authErrorResponses, commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
 import { conflict } from '../errors/http-errors.js'
 import { createLink, inviteLinkInvalid, redeemLink, setupLinkInvalid } from './invites.js'
@@ -43,11 +43,15 @@ const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       }
     },
     async (request, reply) => {
-      const { operator, link } = await app.db.transaction().execute(async (trx) => {
+      const { result } = await app.write(request, async (trx) => {
         const row = await insertOperator(trx, { ...request.body, role: request.body.role ?? 'operator', passwordHash: null })
-        return { operator: row, link: await createLink(trx, { purpose: 'invite', operatorId: row.id, createdBy: request.operator!.id }) }
+        const link = await createLink(trx, { purpose: 'invite', operatorId: row.id, createdBy: request.operator!.id })
+        return {
+          result: { operator: row, link },
+          audit: [{ action: 'operator.created', subjectType: 'operator', subjectId: String(row.id), details: { email: row.email, role: row.role, via: 'invite' } }]
+        }
       })
-      request.log.info({ operatorId: operator.id, role: operator.role }, 'operator invited')
+      const { operator, link } = result
       return reply.code(201).send({
         operator: toOperator(operator),
         inviteUrl: `${origin(request)}/invite?token=${link.token}`,
@@ -68,9 +72,11 @@ const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       if (request.params.id === request.operator!.id) throw conflict('CANNOT_DISABLE_SELF', 'You cannot disable your own account')
-      const row = await app.db.transaction().execute((trx) => disableOperator(trx, request.params.id))
-      if (!row) throw operatorNotFound()
-      request.log.info({ operatorId: row.id }, 'operator disabled')
+      const { result: row } = await app.write(request, async (trx) => {
+        const row = await disableOperator(trx, request.params.id)
+        if (!row) throw operatorNotFound()
+        return { result: row, audit: [{ action: 'operator.disabled', subjectType: 'operator', subjectId: String(row.id), details: { email: row.email } }] }
+      })
       return toOperator(row)
     }
   )
@@ -88,13 +94,16 @@ const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { token, email, name, password } = request.body
       const passwordHash = await hashPassword(password)
-      const admin = await app.db.transaction().execute(async (trx) => {
+      // The holder of the setup link acts (anonymous): the admin does not exist before this write.
+      const { result: opened } = await app.write(request, async (trx) => {
         await redeemLink(trx, 'setup', token)
         if (await hasOperators(trx)) throw setupLinkInvalid('An operator already exists: sign in instead')
-        return insertOperator(trx, { email, name, role: 'admin', passwordHash })
+        const admin = await insertOperator(trx, { email, name, role: 'admin', passwordHash })
+        const opened = await openSession(trx, request, admin)
+        const created = { action: 'operator.created', subjectType: 'operator', subjectId: String(admin.id), details: { email: admin.email, role: admin.role, via: 'setup link' } }
+        return { result: opened, audit: [created, opened.audit] }
       })
-      request.log.info({ operatorId: admin.id }, 'first admin created')
-      return reply.code(201).send(await startSession(request, reply, admin))
+      return reply.code(201).send(sessionAnswer(request, reply, opened))
     }
   )
 
@@ -110,14 +119,14 @@ const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const passwordHash = await hashPassword(request.body.password)
-      const operator = await app.db.transaction().execute(async (trx) => {
+      const { result: opened } = await app.write(request, async (trx) => {
         const link = await redeemLink(trx, 'invite', request.body.token)
         const row = await setOperatorPassword(trx, link.operator_id!, passwordHash)
         if (!row || row.disabled_at) throw inviteLinkInvalid('This account has been disabled')
-        return row
+        const opened = await openSession(trx, request, row)
+        return { result: opened, audit: [{ action: 'operator.invite_accepted', subjectType: 'operator', subjectId: String(row.id) }, opened.audit] }
       })
-      request.log.info({ operatorId: operator.id }, 'invite accepted')
-      return startSession(request, reply, operator)
+      return sessionAnswer(request, reply, opened)
     }
   )
 }

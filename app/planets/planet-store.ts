@@ -1,6 +1,7 @@
 // Writes habitable planets into the catalogue: the importer upserts, the seed only fills gaps.
 import { sql, type Kysely } from 'kysely'
 import type { Database, NewPlanet } from '../database/schema.js'
+import { runWrite } from '../writes/unit-of-work.js'
 import type { HabitablePlanet } from './habitable-planets.js'
 
 // Ten columns per row: far below PostgreSQL's 65,535 bind parameters per statement.
@@ -29,11 +30,11 @@ export function planetRow(planet: HabitablePlanet, source: string): NewPlanet {
 /**
  * Upserts the planets by Kepler name in one transaction: all or nothing, and running it again
  * with the same data changes nothing but `imported_at`. Planets missing from the input stay,
- * since launches may target them.
+ * since launches may target them. The import is on record as the service's own write.
  */
 export async function savePlanets(db: Kysely<Database>, planets: HabitablePlanet[], source: string): Promise<SaveCounts> {
-  const counts: SaveCounts = { inserted: 0, updated: 0 }
-  await db.transaction().execute(async (trx) => {
+  const { result } = await runWrite(db, { actor: { type: 'system', name: 'planet-import' } }, async (trx) => {
+    const counts: SaveCounts = { inserted: 0, updated: 0 }
     for (let start = 0; start < planets.length; start += UPSERT_BATCH_SIZE) {
       const rows = planets.slice(start, start + UPSERT_BATCH_SIZE).map((planet) => planetRow(planet, source))
       const results = await trx
@@ -58,6 +59,8 @@ export async function savePlanets(db: Kysely<Database>, planets: HabitablePlanet
         .execute()
       for (const { inserted } of results) counts[inserted ? 'inserted' : 'updated']++
     }
+    const summary = { ...counts, planets: planets.length, source }
+    return { result: counts, audit: [{ action: 'planets.imported', details: summary }], events: [{ type: 'planets', payload: summary }] }
   })
-  return counts
+  return result
 }

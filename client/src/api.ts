@@ -42,9 +42,9 @@ export function useCsrfToken(token: string | null): void {
   csrfToken = token
 }
 
-export async function call<T>(method: string, url: string, body?: unknown): Promise<{ data: T; headers: Headers }> {
+export async function call<T>(method: string, url: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ data: T; headers: Headers }> {
   let response: Response
-  const headers: Record<string, string> = { accept: 'application/json' }
+  const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders }
   if (body !== undefined) headers['content-type'] = 'application/json'
   if (csrfToken && method !== 'GET') headers['x-csrf-token'] = csrfToken
   try {
@@ -88,7 +88,9 @@ export const api = {
     return { launches: data, total: Number(headers.get('x-total-count') ?? data.length) }
   },
   stats: async () => (await call<{ years: YearStats[] }>('GET', '/v1/launches/stats')).data.years,
-  schedule: async (launch: NewLaunch) => (await call<Launch>('POST', '/v1/launches', launch)).data,
+  /** `idempotencyKey` names one intended launch: resending it (a retry after a lost answer) never creates a second. */
+  schedule: async (launch: NewLaunch, idempotencyKey: string) =>
+    (await call<Launch>('POST', '/v1/launches', launch, { 'idempotency-key': idempotencyKey })).data,
   abort: async (flightNumber: number) => {
     await call<{ ok: true }>('DELETE', `/v1/launches/${flightNumber}`)
   }

@@ -13,7 +13,7 @@ type Operator = Static<typeof OperatorSchema>
 const PAGE_SIZE = 50
 
 function who(event: AuditEvent): string {
-  if (event.actorType === 'system') return 'system'
+  if (event.actorType === 'system') return event.systemName ?? 'system'
   if (!event.operatorName) return 'anonymous'
   return event.tokenName ? `${event.operatorName} (token "${event.tokenName}")` : event.operatorName
 }

@@ -163,6 +163,12 @@ export const launchPage: Page = {
       return errors
     }
 
+    // crypto.randomUUID exists only in secure contexts; getRandomValues also on plain-HTTP hosts.
+    const randomKey = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, '0')).join('')
+    // One key per intended launch: sending the same form again after a lost answer (timeout,
+    // network) reuses it, so the server answers with the launch it already created.
+    let attempt: { body: string; key: string } | undefined
+
     form.addEventListener('submit', async (event) => {
       event.preventDefault()
       if (pending) return
@@ -177,13 +183,17 @@ export const launchPage: Page = {
       setPending(true)
       result.replaceChildren()
       announce('Scheduling launch…')
+      const launchToSchedule = {
+        launchDate: dateInput.value,
+        mission: missionInput.value.trim(),
+        rocket: rocketInput.value.trim(),
+        target: targetSelect.value
+      }
+      const body = JSON.stringify(launchToSchedule)
+      if (attempt?.body !== body) attempt = { body, key: randomKey() }
       try {
-        const launch = await api.schedule({
-          launchDate: dateInput.value,
-          mission: missionInput.value.trim(),
-          rocket: rocketInput.value.trim(),
-          target: targetSelect.value
-        })
+        const launch = await api.schedule(launchToSchedule, attempt.key)
+        attempt = undefined
         const summary = `Flight ${launch.flightNumber} scheduled: ${launch.mission} to ${launch.target ?? 'an unknown destination'} on ${formatDate(launch.launchDate)}.`
         result.replaceChildren(
           h(

@@ -74,10 +74,13 @@ export const upcomingPage: Page = {
       { label: 'Mission', cell: (launch) => launch.mission },
       { label: 'Rocket', cell: (launch) => launch.rocket },
       { label: 'Destination', cell: (launch) => launch.target ?? '—' },
+      { label: 'Scheduled by', cell: (launch) => launch.scheduledBy ?? (launch.source === 'spacex' ? 'SpaceX' : '—') },
       {
         label: 'Action',
         cell: (launch) =>
-          anonymous
+          launch.source === 'spacex'
+            ? h('span', { class: 'muted' }, 'SpaceX: not abortable')
+            : anonymous
             ? signInLink('Sign in to abort')
             : h('button', { type: 'button', class: 'danger', 'aria-label': `Abort flight ${launch.flightNumber}, ${launch.mission}`, onclick: () => confirmAbort(launch) }, 'Abort')
       }
