@@ -95,6 +95,22 @@ const prebuild = await runHookPhase('prebuild')
 const predeploy = (await Promise.all((onPostgres ? [1, 2] : [1]).map(() => runHookPhase('predeploy')))).flat()
 const hooksDoneAt = performance.now()
 
+// The first operator, created with the bundle's command as an administrator would on an instance
+// (before the web process starts: PGlite allows one process per data directory).
+const OPERATOR = { email: 'ops@example.com', password: 'eb run operator passphrase' }
+const operatorCreated = await new Promise<{ code: number | null; output: string }>((resolve) => {
+  const child = spawn(process.execPath, ['dist/app/operators/operator-cli.js', 'create', '--email', OPERATOR.email, '--name', 'EB Operator', '--role', 'admin'], {
+    cwd: appDirectory,
+    env: environment,
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  child.on('exit', (code) => resolve({ code, output }))
+  child.stdin.end(`${OPERATOR.password}\n`)
+})
+
 const procfile = await readFile(path.join(appDirectory, 'Procfile'), 'utf8')
 const webCommand = /^web:\s*(.+)$/m.exec(procfile)![1]!
 const serviceLog: string[] = []
@@ -158,6 +174,27 @@ const viaLoadBalancer = (scheme: 'http' | 'https', url: string, headers: Record<
     headers: { host: 'mission-control.example.com', 'x-forwarded-proto': scheme, 'x-forwarded-for': '203.0.113.7', ...headers }
   })
 
+const bearer = { authorization: '' }
+
+/** Signs in through nginx as the ALB forwards HTTPS, then creates an API token with the session. */
+async function signedInToken(): Promise<string> {
+  const headers = { host: 'mission-control.example.com', 'x-forwarded-proto': 'https', 'content-type': 'application/json' }
+  const signIn = await send(nginxPort, { method: 'POST', url: '/v1/session', headers, body: JSON.stringify(OPERATOR) })
+  if (signIn.status !== 200) throw new Error(`sign-in answered ${signIn.status}: ${signIn.body}`)
+  const setCookie = String(signIn.headers['set-cookie'])
+  if (!/^__Host-mc_session=[^;]+;.*Secure/i.test(setCookie)) throw new Error(`unexpected cookie: ${setCookie}`)
+  const { csrfToken } = JSON.parse(signIn.body.toString()) as { csrfToken: string }
+  const created = await send(nginxPort, {
+    method: 'POST',
+    url: '/v1/tokens',
+    headers: { ...headers, cookie: setCookie.split(';')[0]!, 'x-csrf-token': csrfToken },
+    body: JSON.stringify({ name: 'eb-run' })
+  })
+  if (created.status !== 201) throw new Error(`token creation answered ${created.status}: ${created.body}`)
+  bearer.authorization = `Bearer ${(JSON.parse(created.body.toString()) as { token: string }).token}`
+  return bearer.authorization
+}
+
 const health = await waitFor(async () => {
   const reply = await send(nginxPort, { url: '/health', headers: { 'user-agent': 'ELB-HealthChecker/2.0' } })
   if (reply.status !== 200) throw new Error(`/health answered ${reply.status}`)
@@ -214,6 +251,42 @@ t.test('plain HTTP through the load balancer is redirected to HTTPS, the health 
   }
 })
 
+t.test('HSTS over X-Forwarded-Proto https only; security headers on pages and JSON', async (t) => {
+  const https = await viaLoadBalancer('https', '/v1/planets')
+  t.equal(https.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
+  t.equal(https.headers['x-content-type-options'], 'nosniff')
+  const page = await viaLoadBalancer('https', '/launch')
+  t.equal(page.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
+  t.match(page.headers['content-security-policy'], /default-src 'self'/)
+  const checker = await viaLoadBalancer('http', '/health', { 'user-agent': 'ELB-HealthChecker/2.0' })
+  t.equal(checker.headers['strict-transport-security'], undefined, 'not over plain HTTP')
+})
+
+t.test('the logs show the true client address when X-Forwarded-For is forged', async (t) => {
+  // The client sent X-Forwarded-For: 6.6.6.6; the ALB appended the address it saw.
+  await viaLoadBalancer('https', '/v1/planets?forged=1', { 'x-forwarded-for': '6.6.6.6, 203.0.113.7' })
+  const line = await waitFor(async () => {
+    const found = serviceLog
+      .join('')
+      .split('\n')
+      .find((text) => text.includes('"incoming request"') && text.includes('forged=1'))
+    if (!found) throw new Error('no log line yet')
+    return JSON.parse(found) as { req: { remoteAddress: string } }
+  }, 5000)
+  t.equal(line.req.remoteAddress, '203.0.113.7')
+  t.notMatch(JSON.stringify(line), /6\.6\.6\.6/)
+})
+
+t.test('the operator created with the bundle signs in over HTTPS: a __Host- cookie, then an API token', async (t) => {
+  t.equal(operatorCreated.code, 0, operatorCreated.output)
+  t.match(operatorCreated.output, /^created admin ops@example\.com \(EB Operator, id \d+\)/)
+  const authorization = await signedInToken()
+  t.match(authorization, /^Bearer mc_/)
+  const whoami = await send(nginxPort, { url: '/v1/session', headers: { 'x-forwarded-proto': 'https', authorization } })
+  t.equal(whoami.status, 200)
+  t.match(JSON.parse(whoami.body.toString()), { operator: { email: OPERATOR.email, role: 'admin' }, csrfToken: null })
+})
+
 t.test('over HTTPS the dashboard and the API answer', async (t) => {
   const dashboard = await viaLoadBalancer('https', '/')
   t.equal(dashboard.status, 200, 'dashboard')
@@ -259,7 +332,7 @@ t.test('SIGTERM: the service finishes requests in flight and exits within 10 s',
   socket.on('data', (chunk: Buffer) => chunks.push(chunk))
   const closed = once(socket, 'close')
   socket.write(
-    `POST /v1/launches HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`
+    `POST /v1/launches HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${bearer.authorization}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`
   )
   socket.write(body.slice(0, 10))
   await sleep(300)
