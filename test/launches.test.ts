@@ -22,7 +22,9 @@ t.test('POST /v1/launches schedules a launch and GET lists it', async (t) => {
     success: null,
     outcome: 'upcoming',
     source: 'mission_control',
-    abortedAt: null
+    abortedAt: null,
+    scheduledBy: operator.name,
+    abortedBy: null
   })
   t.ok(launch.flightNumber >= 1000, 'mission-control flight numbers never collide with SpaceX numbers')
   t.equal(created.headers.location, `/v1/launches/${launch.flightNumber}`)

@@ -3,6 +3,9 @@
 import t from 'tap'
 import { buildTestApp, createTestOperator } from './helpers.js'
 
+// Five apps, a sign-in (a password hash) and dozens of requests: slow on a busy machine.
+t.setTimeout(600_000)
+
 const nextYear = new Date().getUTCFullYear() + 1
 const launch = { mission: 'Headers', rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate: `${nextYear}-03-03` }
 
