@@ -2,6 +2,9 @@ import t from 'tap'
 import { sql } from 'kysely'
 import { buildTestApp } from './helpers.js'
 
+// Hundreds of authenticated writes: past tap's default on a loaded machine.
+t.setTimeout(600_000)
+
 const target = 'Kepler-442 b'
 const nextYear = new Date().getUTCFullYear() + 1
 const validLaunch = { mission: 'Kepler Exploration X', rocket: 'Explorer IS1', target, launchDate: `${nextYear}-06-01` }
