@@ -25,6 +25,9 @@ export interface SignedInOperator {
 
 const operatorFields = ['operators.id', 'operators.email', 'operators.display_name', 'operators.role'] as const
 
+const staleSeen = sql<boolean>`last_seen_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS})`
+const staleUse = sql<boolean>`(last_used_at is null or last_used_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS}))`
+
 export async function createSession(
   db: Kysely<Database>,
   operatorId: number,
@@ -52,14 +55,21 @@ export async function findSession(db: Kysely<Database>, sessionId: string): Prom
   const row = await db
     .selectFrom('operator_sessions')
     .innerJoin('operators', 'operators.id', 'operator_sessions.operator_id')
-    .select([...operatorFields, 'operator_sessions.csrf_token', sql<boolean>`operator_sessions.last_seen_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS})`.as('stale')])
+    .select([...operatorFields, 'operator_sessions.csrf_token', staleSeen.as('stale')])
     .where('operator_sessions.id_hash', '=', idHash)
     .where('operator_sessions.expires_at', '>', sql<Date>`now()`)
     .where('operator_sessions.last_seen_at', '>', sql<Date>`now() - make_interval(hours => ${SESSION_IDLE_HOURS})`)
     .where('operators.disabled_at', 'is', null)
     .executeTakeFirst()
   if (!row) return undefined
-  if (row.stale) await db.updateTable('operator_sessions').set({ last_seen_at: sql<Date>`now()` }).where('id_hash', '=', idHash).execute()
+  if (row.stale) {
+    // A burst of requests on one session must not queue on its row: whoever holds it records the use.
+    await db
+      .updateTable('operator_sessions')
+      .set({ last_seen_at: sql<Date>`now()` })
+      .where('id_hash', '=', (eb) => eb.selectFrom('operator_sessions').select('id_hash').where('id_hash', '=', idHash).where(staleSeen).forUpdate().skipLocked())
+      .execute()
+  }
   return { id: row.id, email: row.email, name: row.display_name, role: row.role, via: 'session', sessionIdHash: idHash, csrfToken: row.csrf_token }
 }
 
@@ -139,7 +149,7 @@ export async function findApiToken(db: Kysely<Database>, token: string): Promise
     .select([
       ...operatorFields,
       'api_tokens.id as token_id',
-      sql<boolean>`api_tokens.last_used_at is null or api_tokens.last_used_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS})`.as('stale')
+      staleUse.as('stale')
     ])
     .where('api_tokens.token_hash', '=', secretHash(token))
     .where('api_tokens.revoked_at', 'is', null)
@@ -147,6 +157,13 @@ export async function findApiToken(db: Kysely<Database>, token: string): Promise
     .where('operators.disabled_at', 'is', null)
     .executeTakeFirst()
   if (!row) return undefined
-  if (row.stale) await db.updateTable('api_tokens').set({ last_used_at: sql<Date>`now()` }).where('id', '=', row.token_id).execute()
+  if (row.stale) {
+    // As for sessions: concurrent requests with one token never wait on each other here.
+    await db
+      .updateTable('api_tokens')
+      .set({ last_used_at: sql<Date>`now()` })
+      .where('id', '=', (eb) => eb.selectFrom('api_tokens').select('id').where('id', '=', row.token_id).where(staleUse).forUpdate().skipLocked())
+      .execute()
+  }
   return { id: row.id, email: row.email, name: row.display_name, role: row.role, via: 'token', tokenId: row.token_id }
 }
