@@ -93,6 +93,8 @@ t.test('concurrent rejections cause one re-read and one pool swap, and each stat
 
 t.test('a stale secret: reads back off, /health logs why, and the service recovers when the secret changes', async (t) => {
   const { database, reads } = await openOnSecret(t, 'rotate_stale')
+  // Migrated: buildTestApp adds an operator to act as.
+  await prepareDatabase(database.db, silentLog)
   const { app, logs } = await buildTestApp(t, { database })
   t.equal((await app.inject('/health')).statusCode, 200)
 
