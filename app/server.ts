@@ -7,6 +7,7 @@ import { ConfigError, failureMessage, loadConfig, type Config } from './config/c
 import { openDatabase } from './database/database.js'
 import { missingMigrations } from './database/migrate.js'
 import { loggerOptions } from './logger.js'
+import { offerFirstRunSetup } from './operators/first-run.js'
 import { prepareDatabase } from './prepare-database.js'
 
 function readConfigOrExit(): Config {
@@ -21,6 +22,9 @@ function readConfigOrExit(): Config {
 
 const config = readConfigOrExit()
 const log = pino(loggerOptions(config.LOG_LEVEL))
+if (!config.AUTH_REQUIRED) {
+  log.warn('AUTH_REQUIRED=false: anyone who reaches this service can schedule and abort launches. Use it only on a private network.')
+}
 
 try {
   const database = await openDatabase(config, log)
@@ -50,6 +54,7 @@ try {
   })
 
   await app.listen({ port: config.PORT, host: config.HOST })
+  await offerFirstRunSetup(database.db, log, config.PUBLIC_URL ?? `http://localhost:${config.PORT}`)
 } catch (error) {
   log.fatal({ err: error }, `mission-control failed to start: ${(error as Error).message}`)
   process.exit(1)

@@ -37,3 +37,22 @@ t.test('a bad value is one line naming the variable and the value', async (t) =>
     t.throws(() => loadConfig(env), new ConfigError(message), message)
   }
 })
+
+t.test('a rejected value never prints a password: URLs are masked', async (t) => {
+  const error = t.throws(() => loadConfig({ DATABASE_URL: 'mysql://admin:s3cret-pa55@db.example.com:3306/x' })) as ConfigError
+  t.equal(error.message, 'DATABASE_URL must match pattern "^postgres(ql)?://" (got "mysql://admin:***@db.example.com:3306/x")')
+  t.notMatch(error.message, /s3cret/)
+  const spacex = t.throws(() => loadConfig({ SPACEX_API_URL: 'ftp://user:hunter2@example.com' })) as ConfigError
+  t.notMatch(spacex.message, /hunter2/)
+})
+
+t.test('AUTH_REQUIRED=false is accepted for development and refused when NODE_ENV=production', async (t) => {
+  t.equal(loadConfig({}).AUTH_REQUIRED, true, 'credentials are required by default')
+  t.equal(loadConfig({ AUTH_REQUIRED: 'false' }).AUTH_REQUIRED, false)
+  t.equal(loadConfig({ AUTH_REQUIRED: 'false', NODE_ENV: 'development' }).AUTH_REQUIRED, false)
+  t.throws(
+    () => loadConfig({ AUTH_REQUIRED: 'false', NODE_ENV: 'production' }),
+    new ConfigError('AUTH_REQUIRED=false is refused when NODE_ENV=production: anyone could schedule and abort launches')
+  )
+  t.equal(loadConfig({ NODE_ENV: 'production' }).AUTH_REQUIRED, true)
+})

@@ -6,14 +6,17 @@ import path from 'node:path'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import Fastify from 'fastify'
 import t from 'tap'
-import dashboardPlugin, { CONTENT_SECURITY_POLICY, DASHBOARD_PAGES } from '../app/dashboard/dashboard-plugin.js'
+import { trustedProxies } from '../app/app.js'
+import dashboardPlugin, { DASHBOARD_PAGES } from '../app/dashboard/dashboard-plugin.js'
 import errorHandler from '../app/errors/error-handler.js'
+import securityHeaders from '../app/security/security-headers-plugin.js'
 import { buildClient } from '../client/build.js'
 import { buildTestApp } from './helpers.js'
 
 async function serve(t: { teardown(fn: () => unknown): void }, root: string) {
-  const app = Fastify()
+  const app = Fastify({ trustProxy: trustedProxies(2) })
   await app.register(errorHandler)
+  await app.register(securityHeaders)
   await app.register(dashboardPlugin, { root })
   t.teardown(() => app.close())
   await app.ready()
@@ -26,18 +29,32 @@ await buildClient(built)
 const indexHtml = await readFile(path.join(built, 'index.html'), 'utf8')
 const script = /src="(\/assets\/main-[^"]+\.js)"/.exec(indexHtml)![1]!
 
-t.test('every page route answers index.html, never cached, under a strict CSP', async (t) => {
+const PAGE_CSP =
+  "default-src 'self';script-src 'self';style-src 'self';img-src 'self';font-src 'self';connect-src 'self';" +
+  "object-src 'none';base-uri 'none';form-action 'self';frame-ancestors 'none'"
+
+t.test('every page route answers index.html, never cached, under a strict CSP and the security headers', async (t) => {
   const app = await serve(t, built)
   for (const url of DASHBOARD_PAGES) {
     const response = await app.inject({ method: 'GET', url })
     t.equal(response.statusCode, 200, url)
     t.match(response.headers['content-type'], /^text\/html/)
     t.equal(response.headers['cache-control'], 'no-cache')
-    t.equal(response.headers['content-security-policy'], CONTENT_SECURITY_POLICY)
+    t.equal(response.headers['content-security-policy'], PAGE_CSP)
     t.equal(response.headers['x-content-type-options'], 'nosniff')
     t.equal(response.headers['x-frame-options'], 'DENY')
+    t.equal(response.headers['referrer-policy'], 'no-referrer')
+    t.equal(response.headers['cross-origin-opener-policy'], 'same-origin')
+    t.equal(response.headers['cross-origin-resource-policy'], 'same-origin')
+    t.equal(response.headers['strict-transport-security'], undefined, 'no HSTS over plain HTTP')
     t.equal(response.body, indexHtml)
   }
+  const https = await app.inject({ method: 'GET', url: '/launch', headers: { 'x-forwarded-proto': 'https' } })
+  t.equal(https.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains', 'HSTS over HTTPS')
+  t.equal(https.headers['content-security-policy'], PAGE_CSP)
+  const asset = await app.inject({ method: 'GET', url: script, headers: { 'x-forwarded-proto': 'https' } })
+  t.equal(asset.headers['x-content-type-options'], 'nosniff', 'assets too')
+  t.equal(asset.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
   t.notMatch(indexHtml, /<script>|<style|style=/, 'no inline script or style for the CSP to refuse')
 })
 

@@ -8,7 +8,7 @@ import t, { type Test } from 'tap'
 import { buildApp } from '../app/app.js'
 import { openDatabase } from '../app/database/database.js'
 import { prepareDatabase } from '../app/prepare-database.js'
-import { silentLog, testConfig } from './helpers.js'
+import { createTestOperator, silentLog, testConfig } from './helpers.js'
 import { checkResponsesAgainstDocument } from './support/openapi-contract.js'
 import { startPostgresCluster } from './support/postgres-cluster.js'
 
@@ -23,6 +23,7 @@ const config = testConfig({
 })
 const database = await openDatabase(config, silentLog)
 await prepareDatabase(database.db, silentLog)
+const operator = await createTestOperator(database.db)
 const app = await buildApp({ config, database })
 checkResponsesAgainstDocument(app)
 t.teardown(() => app.close())
@@ -31,12 +32,12 @@ const launch = { mission: 'Outage', rocket: 'Explorer IS1', target: 'Kepler-62 f
 
 async function timed(method: 'GET' | 'POST', url: string) {
   const started = performance.now()
-  const response = await app.inject({ method, url, ...(method === 'POST' ? { payload: launch } : {}) })
+  const response = await app.inject({ method, url, ...(method === 'POST' ? { payload: launch, headers: operator.headers } : {}) })
   return { response, ms: performance.now() - started }
 }
 
 t.test('database stopped: /health and the API answer 503 JSON within 2 s, then recover', async (t) => {
-  const before = await app.inject({ method: 'POST', url: '/v1/launches', payload: launch })
+  const before = await app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: operator.headers })
   t.equal(before.statusCode, 201)
 
   await cluster.stop()
@@ -59,7 +60,7 @@ t.test('database stopped: /health and the API answer 503 JSON within 2 s, then r
   const list = await app.inject({ method: 'GET', url: '/v1/launches' })
   t.equal(list.statusCode, 200)
   t.same(list.json().map((l: { mission: string }) => l.mission), ['Outage'], 'nothing was lost or half-written')
-  const after = await app.inject({ method: 'POST', url: '/v1/launches', payload: launch })
+  const after = await app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: operator.headers })
   t.equal(after.statusCode, 201, 'writes work again without a restart')
 })
 

@@ -3,6 +3,7 @@
 // layout and the bundle's .platform/nginx in front, and talk to it the way the ALB does.
 // The bundle runs in production, which needs PostgreSQL: TEST_DATABASE_URL's server when set,
 // else a cluster of the test's own. Two "instances" migrate at once.
+import { spawn } from 'node:child_process'
 import { createServer, request, type IncomingHttpHeaders } from 'node:http'
 import { connect } from 'node:net'
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
@@ -64,6 +65,22 @@ const prebuild = await runHookPhase(appDirectory, 'prebuild', environment)
 const predeploy = (await Promise.all([1, 2].map(() => runHookPhase(appDirectory, 'predeploy', environment)))).flat()
 const hooksDoneAt = performance.now()
 
+// The first operator, created with the bundle's command as an administrator would on an instance
+// (before the web process starts: PGlite allows one process per data directory).
+const OPERATOR = { email: 'ops@example.com', password: 'eb run operator passphrase' }
+const operatorCreated = await new Promise<{ code: number | null; output: string }>((resolve) => {
+  const child = spawn(process.execPath, ['dist/app/operators/operator-cli.js', 'create', '--email', OPERATOR.email, '--name', 'EB Operator', '--role', 'admin'], {
+    cwd: appDirectory,
+    env: environment,
+    stdio: ['pipe', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout.on('data', (chunk) => (output += chunk))
+  child.stderr.on('data', (chunk) => (output += chunk))
+  child.on('exit', (code) => resolve({ code, output }))
+  child.stdin.end(`${OPERATOR.password}\n`)
+})
+
 const web = await startWebProcess(t, appDirectory, environment)
 const service = web.child
 const serviceExit = web.exited
@@ -111,6 +128,27 @@ const viaLoadBalancer = (scheme: 'http' | 'https', url: string, headers: Record<
     url,
     headers: { host: 'mission-control.example.com', 'x-forwarded-proto': scheme, 'x-forwarded-for': '203.0.113.7', ...headers }
   })
+
+const bearer = { authorization: '' }
+
+/** Signs in through nginx as the ALB forwards HTTPS, then creates an API token with the session. */
+async function signedInToken(): Promise<string> {
+  const headers = { host: 'mission-control.example.com', 'x-forwarded-proto': 'https', 'content-type': 'application/json' }
+  const signIn = await send(nginxPort, { method: 'POST', url: '/v1/session', headers, body: JSON.stringify(OPERATOR) })
+  if (signIn.status !== 200) throw new Error(`sign-in answered ${signIn.status}: ${signIn.body}`)
+  const setCookie = String(signIn.headers['set-cookie'])
+  if (!/^__Host-mc_session=[^;]+;.*Secure/i.test(setCookie)) throw new Error(`unexpected cookie: ${setCookie}`)
+  const { csrfToken } = JSON.parse(signIn.body.toString()) as { csrfToken: string }
+  const created = await send(nginxPort, {
+    method: 'POST',
+    url: '/v1/tokens',
+    headers: { ...headers, cookie: setCookie.split(';')[0]!, 'x-csrf-token': csrfToken },
+    body: JSON.stringify({ name: 'eb-run' })
+  })
+  if (created.status !== 201) throw new Error(`token creation answered ${created.status}: ${created.body}`)
+  bearer.authorization = `Bearer ${(JSON.parse(created.body.toString()) as { token: string }).token}`
+  return bearer.authorization
+}
 
 const health = await waitFor(async () => {
   const reply = await send(nginxPort, { url: '/health', headers: { 'user-agent': 'ELB-HealthChecker/2.0' } })
@@ -166,6 +204,42 @@ t.test('plain HTTP through the load balancer is redirected to HTTPS, the health 
   }
 })
 
+t.test('HSTS over X-Forwarded-Proto https only; security headers on pages and JSON', async (t) => {
+  const https = await viaLoadBalancer('https', '/v1/planets')
+  t.equal(https.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
+  t.equal(https.headers['x-content-type-options'], 'nosniff')
+  const page = await viaLoadBalancer('https', '/launch')
+  t.equal(page.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains')
+  t.match(page.headers['content-security-policy'], /default-src 'self'/)
+  const checker = await viaLoadBalancer('http', '/health', { 'user-agent': 'ELB-HealthChecker/2.0' })
+  t.equal(checker.headers['strict-transport-security'], undefined, 'not over plain HTTP')
+})
+
+t.test('the logs show the true client address when X-Forwarded-For is forged', async (t) => {
+  // The client sent X-Forwarded-For: 6.6.6.6; the ALB appended the address it saw.
+  await viaLoadBalancer('https', '/v1/planets?forged=1', { 'x-forwarded-for': '6.6.6.6, 203.0.113.7' })
+  const line = await waitFor(async () => {
+    const found = web
+      .output()
+      .split('\n')
+      .find((text) => text.includes('"incoming request"') && text.includes('forged=1'))
+    if (!found) throw new Error('no log line yet')
+    return JSON.parse(found) as { req: { remoteAddress: string } }
+  }, 5000)
+  t.equal(line.req.remoteAddress, '203.0.113.7')
+  t.notMatch(JSON.stringify(line), /6\.6\.6\.6/)
+})
+
+t.test('the operator created with the bundle signs in over HTTPS: a __Host- cookie, then an API token', async (t) => {
+  t.equal(operatorCreated.code, 0, operatorCreated.output)
+  t.match(operatorCreated.output, /^created admin ops@example\.com \(EB Operator, id \d+\)/)
+  const authorization = await signedInToken()
+  t.match(authorization, /^Bearer mc_/)
+  const whoami = await send(nginxPort, { url: '/v1/session', headers: { 'x-forwarded-proto': 'https', authorization } })
+  t.equal(whoami.status, 200)
+  t.match(JSON.parse(whoami.body.toString()), { operator: { email: OPERATOR.email, role: 'admin' }, csrfToken: null })
+})
+
 t.test('over HTTPS the dashboard and the API answer', async (t) => {
   const dashboard = await viaLoadBalancer('https', '/')
   t.equal(dashboard.status, 200, 'dashboard')
@@ -211,7 +285,7 @@ t.test('SIGTERM: the service finishes requests in flight and exits within 10 s',
   socket.on('data', (chunk: Buffer) => chunks.push(chunk))
   const closed = once(socket, 'close')
   socket.write(
-    `POST /v1/launches HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`
+    `POST /v1/launches HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: ${bearer.authorization}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n`
   )
   socket.write(body.slice(0, 10))
   await sleep(300)
@@ -241,7 +315,7 @@ t.test('the metrics file holds one EMF record per line, nothing around it, for t
   const records = lines.map((line) => JSON.parse(line) as { _aws: { CloudWatchMetrics: unknown[] }; Route?: string; RequestCount?: number })
   t.ok(records.every((record) => record._aws.CloudWatchMetrics.length > 0), `${records.length} records, each a JSON object with metric directives`)
   t.ok(records.some((record) => record.Route === 'GET /v1/planets' && (record.RequestCount ?? 0) >= 1), 'the requests through nginx are counted')
-  t.notOk(serviceLog.join('').includes('"_aws"'), 'and none of it goes to stdout (web.stdout.log)')
+  t.notOk(web.output().includes('"_aws"'), 'and none of it goes to stdout (web.stdout.log)')
 })
 
 t.test('server-sent events under /v1/events stream through nginx unbuffered', async (t) => {

@@ -3,13 +3,20 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
+import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
+import type { Kysely } from 'kysely'
 import { pino } from 'pino'
 import pg from 'pg'
 import { buildApp } from '../app/app.js'
+import { createApiToken } from '../app/auth/credentials.js'
 import { loadConfig, type Config } from '../app/config/config.js'
 import { openDatabase, wrapPglite, type DatabaseHandle } from '../app/database/database.js'
 import { checkResponsesAgainstDocument } from './support/openapi-contract.js'
+import type { Database, OperatorRole } from '../app/database/schema.js'
+import { loggerOptions } from '../app/logger.js'
+import { insertOperator } from '../app/operators/operators-queries.js'
+import { hashPassword } from '../app/operators/passwords.js'
 
 /**
  * The database every per-file database is cloned from (see test/setup/prepare-databases.ts). Named
@@ -82,20 +89,77 @@ export async function openTestDatabase(t: Teardown): Promise<{ database: Databas
   return { database, url }
 }
 
+/** An operator the tests act as: `headers` carries its API token (`app.inject({ …, headers: operator.headers })`). */
+export interface TestOperator {
+  id: number
+  email: string
+  name: string
+  role: OperatorRole
+  token: string
+  headers: { authorization: string }
+}
+
+let operatorCount = 0
+
 /**
- * The whole service on a private database, ready for `inject`; closed when the test ends. Every
+ * Creates an operator with an API token, straight in the database. With `password` the operator
+ * can also sign in (hashing costs ~100 ms, so only tests of signing in pass one).
+ */
+export async function createTestOperator(
+  db: Kysely<Database>,
+  options: { role?: OperatorRole; name?: string; email?: string; password?: string } = {}
+): Promise<TestOperator> {
+  operatorCount += 1
+  const role = options.role ?? 'operator'
+  const name = options.name ?? `Test ${role} ${operatorCount}`
+  const email = options.email ?? `${role}-${operatorCount}-${randomBytes(3).toString('hex')}@example.com`
+  const passwordHash = options.password ? await hashPassword(options.password) : null
+  const row = await insertOperator(db, { email, name, role, passwordHash })
+  const { token } = await createApiToken(db, row.id, { name: 'tests', expiresInDays: 1 })
+  return { id: row.id, email, name, role, token, headers: { authorization: `Bearer ${token}` } }
+}
+
+/** Log lines a test can read (JSON objects, as the service writes them in production). */
+export interface CapturedLogs {
+  lines: Array<Record<string, unknown>>
+  text(): string
+}
+
+function captureLogs(): { logger: ReturnType<typeof pino>; logs: CapturedLogs } {
+  const raw: string[] = []
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      raw.push(String(chunk))
+      done()
+    }
+  })
+  const logger = pino(loggerOptions('debug', false), stream)
+  const logs: CapturedLogs = {
+    get lines() {
+      return raw.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
+    },
+    text: () => raw.join('')
+  }
+  return { logger, logs }
+}
+
+/**
+ * The whole service on a private database, ready for `inject`; closed when the test ends. It comes
+ * with an operator to act as: writes need credentials, so pass `headers: operator.headers`. Every
  * response `inject` returns is checked against the service's OpenAPI document.
  */
 export async function buildTestApp(
   t: Teardown,
   options: { env?: Record<string, string>; database?: DatabaseHandle } = {}
-): Promise<{ app: FastifyInstance; database: DatabaseHandle }> {
+): Promise<{ app: FastifyInstance; database: DatabaseHandle; operator: TestOperator; logs: CapturedLogs }> {
   const database = options.database ?? (await openTestDatabase(t)).database
   // A database passed in stays open when this app closes: its owner (or its own test) closes it.
   const lent = options.database ? { ...database, destroy: async () => {} } : database
-  const app = await buildApp({ config: testConfig(options.env), database: lent })
+  const { logger, logs } = captureLogs()
+  const app = await buildApp({ config: testConfig(options.env), database: lent, loggerInstance: logger })
   checkResponsesAgainstDocument(app)
   t.teardown(() => app.close())
   await app.ready()
-  return { app, database }
+  const operator = await createTestOperator(database.db)
+  return { app, database, operator, logs }
 }

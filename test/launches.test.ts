@@ -3,13 +3,16 @@ import { sql } from 'kysely'
 import { lastLaunchDay } from '../app/launches/launch-date.js'
 import { buildTestApp } from './helpers.js'
 
+// Hundreds of authenticated writes: past tap's default on a loaded machine.
+t.setTimeout(600_000)
+
 const target = 'Kepler-442 b'
 const nextYear = new Date().getUTCFullYear() + 1
 const validLaunch = { mission: 'Kepler Exploration X', rocket: 'Explorer IS1', target, launchDate: `${nextYear}-06-01` }
 
 t.test('POST /v1/launches schedules a launch and GET lists it', async (t) => {
-  const { app } = await buildTestApp(t)
-  const created = await app.inject({ method: 'POST', url: '/v1/launches', payload: validLaunch })
+  const { app, operator } = await buildTestApp(t)
+  const created = await app.inject({ method: 'POST', url: '/v1/launches', payload: validLaunch, headers: operator.headers })
   t.equal(created.statusCode, 201)
   const launch = created.json()
   t.same(launch, {
@@ -23,7 +26,9 @@ t.test('POST /v1/launches schedules a launch and GET lists it', async (t) => {
     success: null,
     outcome: 'upcoming',
     source: 'mission_control',
-    abortedAt: null
+    abortedAt: null,
+    scheduledBy: operator.name,
+    abortedBy: null
   })
   t.ok(launch.flightNumber >= 1000, 'mission-control flight numbers never collide with SpaceX numbers')
   t.equal(created.headers.location, `/v1/launches/${launch.flightNumber}`)
@@ -37,20 +42,20 @@ t.test('POST /v1/launches schedules a launch and GET lists it', async (t) => {
 })
 
 t.test('launch dates are accepted as ISO timestamps and as human dates, read as UTC', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app, operator } = await buildTestApp(t)
   for (const [input, stored] of [
     [`January 4, ${nextYear}`, `${nextYear}-01-04T00:00:00.000Z`],
     [`${nextYear}-03-02T10:30:00.000Z`, `${nextYear}-03-02T10:30:00.000Z`],
     [`${nextYear}-03-02T10:30:00+02:00`, `${nextYear}-03-02T08:30:00.000Z`]
   ]) {
-    const response = await app.inject({ method: 'POST', url: '/v1/launches', payload: { ...validLaunch, launchDate: input } })
+    const response = await app.inject({ method: 'POST', url: '/v1/launches', payload: { ...validLaunch, launchDate: input }, headers: operator.headers })
     t.equal(response.statusCode, 201, input)
     t.equal(response.json().launchDate, stored, input)
   }
 })
 
 t.test('POST /v1/launches rejects bad input with the original error strings and stores nothing', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app, operator } = await buildTestApp(t)
   const cases: Array<[string, unknown, number, Record<string, string>]> = [
     ['missing property', { mission: 'M', rocket: 'R', target }, 400, { error: 'Missing required launch property', code: 'MISSING_LAUNCH_PROPERTY', field: 'launchDate' }],
     ['empty property', { ...validLaunch, mission: '' }, 400, { error: 'Missing required launch property', code: 'MISSING_LAUNCH_PROPERTY', field: 'mission' }],
@@ -69,7 +74,7 @@ t.test('POST /v1/launches rejects bad input with the original error strings and 
     ['date hundreds of millennia ahead', { ...validLaunch, launchDate: '+275000-01-01' }, 400, { code: 'LAUNCH_DATE_TOO_FAR' }]
   ]
   for (const [name, payload, status, body] of cases) {
-    const response = await app.inject({ method: 'POST', url: '/v1/launches', payload: payload as object })
+    const response = await app.inject({ method: 'POST', url: '/v1/launches', payload: payload as object, headers: operator.headers })
     t.equal(response.statusCode, status, name)
     t.match(response.json(), body, name)
     t.notMatch(response.body, /stack|select|insert/i, `${name}: no internals leak`)
@@ -77,6 +82,7 @@ t.test('POST /v1/launches rejects bad input with the original error strings and 
   const tooLarge = await app.inject({
     method: 'POST',
     url: '/v1/launches',
+    headers: operator.headers,
     payload: { ...validLaunch, mission: 'x'.repeat(17 * 1024) }
   })
   t.equal(tooLarge.statusCode, 413)
@@ -84,7 +90,7 @@ t.test('POST /v1/launches rejects bad input with the original error strings and 
   const malformed = await app.inject({
     method: 'POST',
     url: '/v1/launches',
-    headers: { 'content-type': 'application/json' },
+    headers: { ...operator.headers, 'content-type': 'application/json' },
     payload: '{"mission": "M",'
   })
   t.equal(malformed.statusCode, 400)
@@ -107,32 +113,32 @@ t.test('query strings refuse control characters with a clear 400', async (t) => 
 })
 
 t.test('DELETE /v1/launches/:id aborts an upcoming launch and keeps it', async (t) => {
-  const { app } = await buildTestApp(t)
-  const { flightNumber } = (await app.inject({ method: 'POST', url: '/v1/launches', payload: validLaunch })).json()
+  const { app, operator } = await buildTestApp(t)
+  const { flightNumber } = (await app.inject({ method: 'POST', url: '/v1/launches', payload: validLaunch, headers: operator.headers })).json()
 
-  const aborted = await app.inject({ method: 'DELETE', url: `/v1/launches/${flightNumber}` })
+  const aborted = await app.inject({ method: 'DELETE', url: `/v1/launches/${flightNumber}`, headers: operator.headers })
   t.equal(aborted.statusCode, 200)
   t.same(aborted.json(), { ok: true })
 
-  const launch = (await app.inject({ method: 'GET', url: `/v1/launches/${flightNumber}` })).json()
+  const launch = (await app.inject({ method: 'GET', url: `/v1/launches/${flightNumber}`, headers: operator.headers })).json()
   t.match(launch, { upcoming: false, success: false, outcome: 'aborted' })
   t.ok(Date.parse(launch.abortedAt) <= Date.now(), 'the abort time is kept')
 
-  const again = await app.inject({ method: 'DELETE', url: `/v1/launches/${flightNumber}` })
+  const again = await app.inject({ method: 'DELETE', url: `/v1/launches/${flightNumber}`, headers: operator.headers })
   t.equal(again.statusCode, 409)
   t.match(again.json(), { code: 'LAUNCH_ALREADY_ABORTED' })
 
-  const unknown = await app.inject({ method: 'DELETE', url: '/v1/launches/999999' })
+  const unknown = await app.inject({ method: 'DELETE', url: '/v1/launches/999999', headers: operator.headers })
   t.equal(unknown.statusCode, 404)
   t.same(unknown.json(), { error: 'Launch not found', code: 'LAUNCH_NOT_FOUND' })
 
-  const notANumber = await app.inject({ method: 'DELETE', url: '/v1/launches/abc' })
+  const notANumber = await app.inject({ method: 'DELETE', url: '/v1/launches/abc', headers: operator.headers })
   t.equal(notANumber.statusCode, 400)
   t.match(notANumber.json(), { code: 'INVALID_REQUEST', field: 'id' })
 })
 
 t.test('flown and SpaceX launches cannot be aborted; stale upcoming launches report an unknown outcome', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app, operator } = await buildTestApp(t)
   const kepler442 = await app.db.selectFrom('planets').select('id').where('kepler_name', '=', 'Kepler-442 b').executeTakeFirstOrThrow()
   await app.db
     .insertInto('launches')
@@ -144,11 +150,11 @@ t.test('flown and SpaceX launches cannot be aborted; stale upcoming launches rep
     ])
     .execute()
   for (const flightNumber of [1, 2, 3]) {
-    const spacex = await app.inject({ method: 'DELETE', url: `/v1/launches/${flightNumber}` })
+    const spacex = await app.inject({ method: 'DELETE', url: `/v1/launches/${flightNumber}`, headers: operator.headers })
     t.equal(spacex.statusCode, 409, `SpaceX flight ${flightNumber} is history synced from SpaceX`)
     t.match(spacex.json(), { code: 'LAUNCH_NOT_ABORTABLE' })
   }
-  const flown = await app.inject({ method: 'DELETE', url: '/v1/launches/1500' })
+  const flown = await app.inject({ method: 'DELETE', url: '/v1/launches/1500', headers: operator.headers })
   t.equal(flown.statusCode, 409, 'a launch whose day passed has flown (or never will)')
   t.match(flown.json(), { code: 'LAUNCH_ALREADY_FLOWN' })
 
@@ -164,14 +170,14 @@ t.test('flown and SpaceX launches cannot be aborted; stale upcoming launches rep
 })
 
 t.test('GET /v1/launches paginates, filters, searches and validates its query', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app, operator } = await buildTestApp(t)
   const missions = ['Alpha', 'Bravo', 'Charlie', 'Delta', 'Echo']
   const numbers: number[] = []
   for (const mission of missions) {
-    const response = await app.inject({ method: 'POST', url: '/v1/launches', payload: { ...validLaunch, mission } })
+    const response = await app.inject({ method: 'POST', url: '/v1/launches', payload: { ...validLaunch, mission }, headers: operator.headers })
     numbers.push(response.json().flightNumber)
   }
-  await app.inject({ method: 'DELETE', url: `/v1/launches/${numbers[1]}` })
+  await app.inject({ method: 'DELETE', url: `/v1/launches/${numbers[1]}`, headers: operator.headers })
   await app.db
     .insertInto('launches')
     .values({ flight_number: 7, mission: 'CRS-20', rocket: 'Falcon 9', launch_date: '2020-03-07T04:50:00Z', status: 'success', source: 'spacex', spacex_id: 'crs20', customers: ['NASA (CRS)'] })
@@ -208,10 +214,11 @@ t.test('GET /v1/launches paginates, filters, searches and validates its query', 
 })
 
 t.test('200 concurrent schedules get 200 distinct flight numbers, all stored', async (t) => {
-  const { app } = await buildTestApp(t)
+  // One operator writing 200 times at once: past the default per-minute write limits.
+  const { app, operator } = await buildTestApp(t, { env: { RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE: '0', RATE_LIMIT_IP_WRITES_PER_MINUTE: '0' } })
   const responses = await Promise.all(
     Array.from({ length: 200 }, (_, i) =>
-      app.inject({ method: 'POST', url: '/v1/launches', payload: { ...validLaunch, mission: `Concurrent ${i}` } })
+      app.inject({ method: 'POST', url: '/v1/launches', payload: { ...validLaunch, mission: `Concurrent ${i}` }, headers: operator.headers })
     )
   )
   t.same(new Set(responses.map((r) => r.statusCode)), new Set([201]))

@@ -8,10 +8,10 @@ import path from 'node:path'
 import pg from 'pg'
 import t from 'tap'
 import { databaseUrl, openTestDatabase, withAdminClient } from './helpers.js'
-import { serviceEnv, spawnService, waitUntilHealthy } from './support/service-process.js'
+import { seedOperator, serviceEnv, spawnService, waitUntilHealthy } from './support/service-process.js'
 
 // Each test starts a whole process (tsx compiles the service on the way): generous on a busy machine.
-t.setTimeout(600_000)
+t.setTimeout(900_000)
 
 t.test('a bad configuration value stops the process with one line naming the variable', async (t) => {
   const service = spawnService(t, { PORT: '70000' })
@@ -42,7 +42,9 @@ t.test('starts, says which database it uses, serves the planets and becomes heal
 
 t.test('SIGTERM lets in-flight requests finish, then exits within 10 s', async (t) => {
   const url = process.env.TEST_DATABASE_URL ? (await openTestDatabase(t)).url : undefined
-  const service = spawnService(t, await serviceEnv(t, url))
+  const env = await serviceEnv(t, url)
+  const operator = await seedOperator(env)
+  const service = spawnService(t, env)
   await waitUntilHealthy(service)
   const launchDate = `${new Date().getUTCFullYear() + 1}-01-01`
   const encoder = new TextEncoder()
@@ -53,7 +55,7 @@ t.test('SIGTERM lets in-flight requests finish, then exits within 10 s', async (
     body.enqueue(encoder.encode(`{"mission": "Shutdown ${i}", `))
     const status = fetch(`${service.baseUrl}/v1/launches`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { ...operator.headers, 'content-type': 'application/json' },
       body: stream,
       duplex: 'half'
     } as RequestInit).then((response) => response.status)
@@ -143,3 +145,57 @@ function get(port: number, url: string): Promise<{ status: number; headers: Inco
       .end()
   })
 }
+
+t.test('first run: the start logs one setup link, which creates the first admin; later starts log none', async (t) => {
+  const url = process.env.TEST_DATABASE_URL ? (await openTestDatabase(t)).url : undefined
+  const env = await serviceEnv(t, url)
+  const first = spawnService(t, env)
+  await waitUntilHealthy(first)
+  const linkPattern = new RegExp(`http://localhost:${env.PORT}/setup\\?token=[\\w-]{43}`)
+  const waitForLink = async () => {
+    for (let tries = 0; tries < 100 && !linkPattern.test(first.output()); tries++) await new Promise((resolve) => setTimeout(resolve, 50))
+    return first.output().match(new RegExp(linkPattern, 'g')) ?? []
+  }
+  const links = await waitForLink()
+  t.equal(new Set(links).size, 1, 'one link')
+  t.equal(first.output().split('\n').filter((line) => linkPattern.test(line)).length, 1, 'logged once')
+  t.match(first.output(), /No operator exists yet/)
+  const token = new URL(links[0]!).searchParams.get('token')!
+  const created = await fetch(`${first.baseUrl}/v1/setup`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, email: 'first@example.com', name: 'First Admin', password: 'first admin passphrase' })
+  })
+  t.equal(created.status, 201)
+  first.child.kill('SIGTERM')
+  await first.exited
+
+  const second = spawnService(t, env)
+  await waitUntilHealthy(second)
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  t.notMatch(second.output(), /setup\?token=/, 'an operator exists: no link')
+  second.child.kill('SIGTERM')
+  await second.exited
+})
+
+t.test('AUTH_REQUIRED=false warns at every start, and stops the process when NODE_ENV=production', async (t) => {
+  const url = process.env.TEST_DATABASE_URL ? (await openTestDatabase(t)).url : undefined
+  const env = await serviceEnv(t, url)
+  // The warning comes first, before the database is opened: no need to wait for a healthy start.
+  const open = spawnService(t, { ...env, AUTH_REQUIRED: 'false' })
+  const warning = /AUTH_REQUIRED=false: anyone who reaches this service can schedule and abort launches/
+  for (let tries = 0; tries < 1200 && !warning.test(open.output()) && open.child.exitCode === null; tries++) {
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  t.match(open.output(), warning)
+  open.child.kill('SIGTERM')
+  await open.exited
+
+  const production = spawnService(t, { ...env, AUTH_REQUIRED: 'false', NODE_ENV: 'production' })
+  const { code } = await production.exited
+  t.equal(code, 1)
+  t.equal(
+    production.output(),
+    'mission-control: invalid configuration: AUTH_REQUIRED=false is refused when NODE_ENV=production: anyone could schedule and abort launches\n'
+  )
+})

@@ -3,7 +3,7 @@ import type { Kysely } from 'kysely'
 import type { Database } from '../app/database/schema.js'
 import { SpacexApiError } from '../app/spacex/spacex-api.js'
 import { syncSpacexLaunches } from '../app/spacex/spacex-sync.js'
-import { openTestDatabase } from './helpers.js'
+import { createTestOperator, openTestDatabase } from './helpers.js'
 import { generatedData, startFakeSpacex, type FakeFailure, type FakeSpacex } from './support/fake-spacex.js'
 
 function sync(db: Kysely<Database>, fake: FakeSpacex, timeoutMs = 5000) {
@@ -150,15 +150,16 @@ t.test('a SpaceX launch aborted before that was refused is set back to what Spac
   const { database } = await openTestDatabase(t)
   const fake = await startFakeSpacex(t)
   await sync(database.db, fake)
+  const operator = await createTestOperator(database.db)
   await database.db
     .updateTable('launches')
-    .set({ status: 'aborted', aborted_at: new Date() })
+    .set({ status: 'aborted', aborted_at: new Date(), aborted_by: operator.id })
     .where('flight_number', '=', 205)
     .execute()
   const result = await sync(database.db, fake)
   t.match(result, { inserted: 0, updated: 1, unchanged: 7 })
-  const row = await database.db.selectFrom('launches').select(['status', 'aborted_at']).where('flight_number', '=', 205).executeTakeFirstOrThrow()
-  t.same(row, { status: 'upcoming', aborted_at: null })
+  const row = await database.db.selectFrom('launches').select(['status', 'aborted_at', 'aborted_by']).where('flight_number', '=', 205).executeTakeFirstOrThrow()
+  t.same(row, { status: 'upcoming', aborted_at: null, aborted_by: null }, 'the abort time and the aborter go with the abort')
 })
 
 t.test('pages are followed until the last one', async (t) => {

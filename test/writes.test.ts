@@ -23,26 +23,26 @@ function launchCount(db: Kysely<Database>) {
 }
 
 t.test('scheduling and aborting leave the launch, its audit row and its feed event, from one transaction', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app, operator } = await buildTestApp(t)
   const created = await app.inject({
     method: 'POST',
     url: '/v1/launches',
     payload: launch,
-    headers: { 'x-forwarded-for': '203.0.113.9' }
+    headers: { ...operator.headers, 'x-forwarded-for': '203.0.113.9' }
   })
   t.equal(created.statusCode, 201)
   const scheduled = created.json()
   t.same(scheduled, (await app.inject({ method: 'GET', url: `/v1/launches/${scheduled.flightNumber}` })).json(), 'the answer is the launch as stored')
 
-  const aborted = await app.inject({ method: 'DELETE', url: `/v1/launches/${scheduled.flightNumber}` })
+  const aborted = await app.inject({ method: 'DELETE', url: `/v1/launches/${scheduled.flightNumber}`, headers: operator.headers })
   t.equal(aborted.statusCode, 200)
 
   const audit = await auditRows(app.db)
   t.match(audit, [
     {
       action: 'launch.scheduled',
-      actor_type: 'anonymous',
-      operator_id: null,
+      actor_type: 'operator',
+      operator_id: operator.id,
       subject_type: 'launch',
       subject_id: String(scheduled.flightNumber),
       request_id: created.headers['x-request-id'],
@@ -67,10 +67,10 @@ t.test('scheduling and aborting leave the launch, its audit row and its feed eve
 })
 
 t.test('a write that fails leaves nothing: no launch, no audit row, no feed event', async (t) => {
-  const { app } = await buildTestApp(t)
-  const unknownPlanet = await app.inject({ method: 'POST', url: '/v1/launches', payload: { ...launch, target: 'Kepler-0 z' } })
+  const { app, operator } = await buildTestApp(t)
+  const unknownPlanet = await app.inject({ method: 'POST', url: '/v1/launches', payload: { ...launch, target: 'Kepler-0 z' }, headers: operator.headers })
   t.equal(unknownPlanet.statusCode, 400)
-  const missing = await app.inject({ method: 'DELETE', url: '/v1/launches/4242' })
+  const missing = await app.inject({ method: 'DELETE', url: '/v1/launches/4242', headers: operator.headers })
   t.equal(missing.statusCode, 404)
   t.equal(await launchCount(app.db), 0)
   t.same(await auditRows(app.db), [])
@@ -96,9 +96,9 @@ t.test('a change that throws after writing rolls back its rows, audit and events
 })
 
 t.test('Idempotency-Key: a retry gets the original answer and creates nothing', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app, operator } = await buildTestApp(t)
   const post = (key: string, payload: object) =>
-    app.inject({ method: 'POST', url: '/v1/launches', payload, headers: { 'idempotency-key': key } })
+    app.inject({ method: 'POST', url: '/v1/launches', payload, headers: { ...operator.headers, 'idempotency-key': key } })
 
   const first = await post('key-1', launch)
   t.equal(first.statusCode, 201)
@@ -126,16 +126,16 @@ t.test('Idempotency-Key: a retry gets the original answer and creates nothing', 
   t.equal(await launchCount(app.db), 3)
   t.equal((await auditRows(app.db)).length, 3, 'replays leave no audit row')
 
-  const badKey = await app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: { 'idempotency-key': 'has space' } })
+  const badKey = await app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: { ...operator.headers, 'idempotency-key': 'has space' } })
   t.equal(badKey.statusCode, 400)
   t.match(badKey.json(), { code: 'INVALID_REQUEST' })
 })
 
 t.test('Idempotency-Key: concurrent requests with one key create one launch', async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app, operator } = await buildTestApp(t)
   const answers = await Promise.all(
     Array.from({ length: 12 }, () =>
-      app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: { 'idempotency-key': 'same-for-all' } })
+      app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: { ...operator.headers, 'idempotency-key': 'same-for-all' } })
     )
   )
   t.same(
@@ -147,14 +147,14 @@ t.test('Idempotency-Key: concurrent requests with one key create one launch', as
 })
 
 t.test('Idempotency-Key on DELETE: a retried abort answers ok instead of 409', async (t) => {
-  const { app } = await buildTestApp(t)
-  const { flightNumber } = (await app.inject({ method: 'POST', url: '/v1/launches', payload: launch })).json()
-  const abort = () => app.inject({ method: 'DELETE', url: `/v1/launches/${flightNumber}`, headers: { 'idempotency-key': 'abort-1' } })
+  const { app, operator } = await buildTestApp(t)
+  const { flightNumber } = (await app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: operator.headers })).json()
+  const abort = () => app.inject({ method: 'DELETE', url: `/v1/launches/${flightNumber}`, headers: { ...operator.headers, 'idempotency-key': 'abort-1' } })
   t.same((await abort()).json(), { ok: true })
   const retried = await abort()
   t.equal(retried.statusCode, 200)
   t.same(retried.json(), { ok: true })
-  const withoutKey = await app.inject({ method: 'DELETE', url: `/v1/launches/${flightNumber}` })
+  const withoutKey = await app.inject({ method: 'DELETE', url: `/v1/launches/${flightNumber}`, headers: operator.headers })
   t.equal(withoutKey.statusCode, 409)
 })
 
@@ -184,7 +184,7 @@ t.test('stored answers and feed events are pruned after their retention, never b
 const onPostgres = process.env.TEST_DATABASE_URL !== undefined
 
 t.test('feed ids commit in order, and a notification arrives only for a commit', { skip: !onPostgres && 'needs a second connection: PostgreSQL only' }, async (t) => {
-  const { app } = await buildTestApp(t)
+  const { app, operator } = await buildTestApp(t)
   const connectionString = await databaseUrlOf(app.db)
   const listener = new pg.Client({ connectionString })
   await listener.connect()
@@ -204,7 +204,7 @@ t.test('feed ids commit in order, and a notification arrives only for a commit',
   const early = await holder.query<{ id: string }>(`insert into change_events (type, payload) values ('sync', '{}') returning id::text`)
 
   let scheduled = false
-  const write = app.inject({ method: 'POST', url: '/v1/launches', payload: launch }).then((answer) => {
+  const write = app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: operator.headers }).then((answer) => {
     scheduled = true
     return answer
   })

@@ -78,7 +78,23 @@ export const ConfigSchema = Type.Object({
   // SIGTERM: keep serving for the drain time (whatever the load balancer still sends), then stop
   // listening and finish requests in flight; exit anyway once the shutdown timeout has passed.
   SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 2000 }),
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 9000 })
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 9000 }),
+
+  // Operators and security (docs/security.md).
+  // false: launches can be scheduled and aborted without credentials, as in the original v1 API
+  // (a private network only); refused when NODE_ENV=production.
+  AUTH_REQUIRED: Type.Boolean({ default: true }),
+  // Proxies in front of the service whose X-Forwarded-For entry is trusted: ALB + nginx on EB.
+  TRUST_PROXY_HOPS: Type.Integer({ minimum: 0, maximum: 10, default: 2 }),
+  // Where people reach the service, for the first-run setup link (default http://localhost:PORT).
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' })),
+  // Per instance and per minute; 0 turns a limit off.
+  RATE_LIMIT_IP_READS_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 1200 }),
+  RATE_LIMIT_IP_WRITES_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 120 }),
+  RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 60 }),
+  // Shared by every instance (counted in the database).
+  SIGN_IN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
+  SIGN_IN_FAILURE_WINDOW_MINUTES: Type.Integer({ minimum: 1, maximum: 1440, default: 15 })
 })
 
 export type Config = Static<typeof ConfigSchema>
@@ -98,6 +114,11 @@ interface AjvError {
   params: Record<string, unknown>
 }
 
+/** `postgres://user:secret@host/db` → `postgres://user:***@host/db`: a rejected value may be a URL with a password. */
+export function maskSecrets(value: string | undefined): string | undefined {
+  return value?.replace(/(\b[a-z][a-z0-9+.-]*:\/\/[^\s:/?#@]*:)[^\s/?#@]*@/gi, '$1***@')
+}
+
 /** One line naming the first bad variable, e.g. `PORT must be <= 65535 (got "70000")`. */
 function formatConfigError(errors: AjvError[], env: NodeJS.ProcessEnv): string {
   const first = errors.find((e) => e.keyword !== 'anyOf') ?? errors[0]
@@ -107,9 +128,9 @@ function formatConfigError(errors: AjvError[], env: NodeJS.ProcessEnv): string {
   if (first.keyword === 'const' || first.keyword === 'anyOf') {
     const allowed = errors.filter((e) => e.keyword === 'const' && e.instancePath === first.instancePath)
     const values = allowed.map((e) => JSON.stringify(e.params.allowedValue)).join(', ')
-    return `${name} must be one of ${values} (got ${JSON.stringify(env[name])})`
+    return `${name} must be one of ${values} (got ${JSON.stringify(maskSecrets(env[name]))})`
   }
-  return `${name} ${first.message ?? 'is invalid'} (got ${JSON.stringify(env[name])})`
+  return `${name} ${first.message ?? 'is invalid'} (got ${JSON.stringify(maskSecrets(env[name]))})`
 }
 
 /** Reads and validates the configuration from an environment (process.env by default). */
@@ -121,7 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     config = envSchema<Config>({ schema: ConfigSchema, data, env: false, dotenv: false })
   } catch (error) {
     const errors = (error as { errors?: AjvError[] }).errors
-    throw new ConfigError(errors ? formatConfigError(errors, data) : (error as Error).message)
+    throw new ConfigError(errors ? formatConfigError(errors, data) : maskSecrets((error as Error).message)!)
   }
   // Each instance would get a database of its own, and lose it when the instance is replaced.
   if (config.NODE_ENV === 'production' && !config.DATABASE_URL && !config.DATABASE_SECRET_ID) {
@@ -129,6 +150,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (config.SHUTDOWN_DRAIN_MS >= config.SHUTDOWN_TIMEOUT_MS) {
     throw new ConfigError(`SHUTDOWN_DRAIN_MS must be less than SHUTDOWN_TIMEOUT_MS (got ${config.SHUTDOWN_DRAIN_MS} and ${config.SHUTDOWN_TIMEOUT_MS})`)
+  }
+  if (!config.AUTH_REQUIRED && config.NODE_ENV === 'production') {
+    throw new ConfigError('AUTH_REQUIRED=false is refused when NODE_ENV=production: anyone could schedule and abort launches')
   }
   return config
 }

@@ -2,30 +2,25 @@ import { existsSync } from 'node:fs'
 import path from 'node:path'
 import fastifyStatic from '@fastify/static'
 import fp from 'fastify-plugin'
-import type { FastifyReply } from 'fastify'
 import { ErrorResponseSchema } from '../errors/error-schema.js'
 import { HttpError } from '../errors/http-errors.js'
 import { projectDirectory } from '../project-directory.js'
+import { pageHelmet } from '../security/security-headers-plugin.js'
 
 /** The client-side routes: a reload or a shared link on any of them must get the app back. */
-export const DASHBOARD_PAGES = ['/', '/launch', '/upcoming', '/history', '/planets'] as const
-
-/**
- * The page may load only what this origin serves: no inline script or style, no other host,
- * no framing. The dashboard is built to need nothing more (see client/build.ts).
- */
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self'",
-  "font-src 'self'",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-  "frame-ancestors 'none'"
-].join('; ')
+export const DASHBOARD_PAGES = [
+  '/',
+  '/launch',
+  '/upcoming',
+  '/history',
+  '/planets',
+  '/sign-in',
+  '/setup',
+  '/invite',
+  '/tokens',
+  '/operators',
+  '/audit'
+] as const
 
 /** Asset names carry a content hash (client/build.ts), so a cached copy can never go stale. */
 const ONE_YEAR_IMMUTABLE = 'public, max-age=31536000, immutable'
@@ -33,13 +28,6 @@ const ONE_YEAR_IMMUTABLE = 'public, max-age=31536000, immutable'
 export interface DashboardOptions {
   /** The built dashboard (`npm run build` writes it); defaults to client-dist/ in the project. */
   root?: string
-}
-
-function setPageHeaders(reply: FastifyReply): void {
-  reply
-    .header('content-security-policy', CONTENT_SECURITY_POLICY)
-    .header('referrer-policy', 'no-referrer')
-    .header('x-frame-options', 'DENY')
 }
 
 /**
@@ -76,16 +64,13 @@ export default fp<DashboardOptions>(
         // (ETag), so a deploy shows on the next load.
         const page = path.basename(filePath).startsWith('index.html')
         reply.header('cache-control', page ? 'no-cache' : ONE_YEAR_IMMUTABLE)
-        reply.header('x-content-type-options', 'nosniff')
       }
     })
 
+    // Security headers (the pages' strict CSP among them) come from security-headers-plugin.ts.
     for (const url of DASHBOARD_PAGES) {
-      app.get(url, { schema: pageSchema }, async (_request, reply) => {
-        setPageHeaders(reply)
-        return reply.sendFile('index.html', root)
-      })
+      app.get(url, { schema: pageSchema, helmet: pageHelmet }, async (_request, reply) => reply.sendFile('index.html', root))
     }
   },
-  { name: 'dashboard', dependencies: ['error-handler'] }
+  { name: 'dashboard', dependencies: ['error-handler', 'security-headers'] }
 )

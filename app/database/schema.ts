@@ -4,6 +4,11 @@ import type { ColumnType, Generated, Insertable, Selectable } from 'kysely'
 export interface Database {
   planets: PlanetsTable
   launches: LaunchesTable
+  operators: OperatorsTable
+  operator_sessions: OperatorSessionsTable
+  api_tokens: ApiTokensTable
+  operator_invites: OperatorInvitesTable
+  sign_in_failures: SignInFailuresTable
   audit_events: AuditEventsTable
   change_events: ChangeEventsTable
   idempotency_keys: IdempotencyKeysTable
@@ -42,6 +47,61 @@ export interface LaunchesTable {
   spacex_id: string | null
   created_at: Timestamp
   updated_at: Timestamp
+  scheduled_by: number | null
+  aborted_by: number | null
+}
+
+export type OperatorRole = 'operator' | 'admin'
+type NullableTimestamp = ColumnType<Date | null, Date | string | null | undefined, Date | string | null>
+
+export interface OperatorsTable {
+  id: ColumnType<number, never, never>
+  email: string
+  display_name: string
+  role: OperatorRole
+  password_hash: string | null
+  created_at: Timestamp
+  password_changed_at: NullableTimestamp
+  disabled_at: NullableTimestamp
+}
+
+export interface OperatorSessionsTable {
+  id_hash: string
+  operator_id: number
+  csrf_token: string
+  created_at: Timestamp
+  last_seen_at: Timestamp
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  ip: string | null
+  user_agent: string | null
+}
+
+export interface ApiTokensTable {
+  id: ColumnType<number, never, never>
+  operator_id: number
+  name: string
+  token_hash: string
+  created_at: Timestamp
+  last_used_at: NullableTimestamp
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  revoked_at: NullableTimestamp
+}
+
+export interface OperatorInvitesTable {
+  token_hash: string
+  purpose: 'setup' | 'invite'
+  operator_id: number | null
+  created_by: number | null
+  created_at: Timestamp
+  expires_at: ColumnType<Date, Date | string, Date | string>
+  used_at: NullableTimestamp
+}
+
+export interface SignInFailuresTable {
+  id: ColumnType<string, never, never>
+  email: string
+  ip: string
+  occurred_at: Timestamp
 }
 
 /** int8 columns: `pg` returns them as strings, PGlite as numbers; read them as `id::text`. */

@@ -1,9 +1,9 @@
 import fp from 'fastify-plugin'
-import type { FastifyError, FastifySchemaValidationError } from 'fastify'
+import type { FastifyError, FastifyReply, FastifySchemaValidationError } from 'fastify'
 import { isDatabaseUnavailable, isQueryTimeout } from '../database/unavailable.js'
 import { FORBIDDEN_CHARACTERS } from '../validation.js'
 import { errorBody } from './error-schema.js'
-import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge, queryTimeout, RETRY_AFTER_SECONDS, unsupportedMediaType } from './http-errors.js'
+import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge, queryTimeout, unsupportedMediaType } from './http-errors.js'
 
 // Fastify's own client errors, given stable codes and messages a client can show as they are.
 const fastifyClientErrors: Record<string, { code: string; message?: string }> = {
@@ -43,19 +43,20 @@ export function describeValidationError(
  */
 export default fp(
   async (app) => {
+    const sendError = (reply: FastifyReply, error: HttpError) => {
+      if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
+      return reply.code(error.statusCode).send(errorBody(error))
+    }
     app.setErrorHandler((error: FastifyError | HttpError, request, reply) => {
-      if (error instanceof HttpError) {
-        if (error.statusCode === 503) reply.header('retry-after', RETRY_AFTER_SECONDS)
-        return reply.code(error.statusCode).send(errorBody(error))
-      }
+      if (error instanceof HttpError) return sendError(reply, error)
       if (isQueryTimeout(error)) {
         // A slow query, not an outage: the route tells where to look.
         request.log.warn({ err: error, route: `${request.method} ${request.routeOptions.url ?? request.url}` }, 'database statement timeout')
-        return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(errorBody(queryTimeout()))
+        return sendError(reply, queryTimeout())
       }
       if (isDatabaseUnavailable(error)) {
         request.log.warn({ err: error }, 'database unavailable')
-        return reply.code(503).header('retry-after', RETRY_AFTER_SECONDS).send(errorBody(databaseUnavailable()))
+        return sendError(reply, databaseUnavailable())
       }
       if (error.validation) {
         const { field, message, code } = describeValidationError(error.validation[0], error.message)
@@ -70,8 +71,7 @@ export default fp(
         return reply.code(statusCode).send({ error: message, code })
       }
       request.log.error({ err: error }, 'request failed')
-      const internal = internalError()
-      return reply.code(internal.statusCode).send(errorBody(internal))
+      return sendError(reply, internalError())
     })
 
     app.setNotFoundHandler((request, reply) => {

@@ -1,5 +1,16 @@
 import { Type, type Static } from 'typebox'
-import { databaseUnavailable, HttpError, internalError, invalidJson, payloadTooLarge, unsupportedMediaType } from './http-errors.js'
+import {
+  authenticationRequired,
+  csrfTokenInvalid,
+  databaseUnavailable,
+  forbidden,
+  HttpError,
+  internalError,
+  invalidJson,
+  payloadTooLarge,
+  tooManyRequests,
+  unsupportedMediaType
+} from './http-errors.js'
 
 export const ErrorResponseSchema = Type.Object(
   {
@@ -33,6 +44,13 @@ export const commonErrorResponses = {
   400: errorResponse(invalidJson()),
   413: errorResponse(payloadTooLarge()),
   415: errorResponse(unsupportedMediaType()),
+  429: errorResponse(tooManyRequests('RATE_LIMITED', 'Too many requests, slow down', 60)),
   500: errorResponse(internalError()),
   503: errorResponse(databaseUnavailable())
+}
+
+/** What routes that need credentials add: 401 AUTHENTICATION_REQUIRED, 403 FORBIDDEN or CSRF_TOKEN_INVALID. */
+export const authErrorResponses = {
+  401: errorResponse(authenticationRequired()),
+  403: errorResponse(forbidden(), csrfTokenInvalid())
 }

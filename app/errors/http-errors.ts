@@ -9,7 +9,9 @@ export class HttpError extends Error {
     readonly code: string,
     message: string,
     /** The request property the error concerns, so a form can show it beside that field. */
-    readonly field?: string
+    readonly field?: string,
+    /** Sent as Retry-After (429, 503). */
+    readonly retryAfterSeconds?: number
   ) {
     super(message)
     this.name = 'HttpError'
@@ -25,13 +27,22 @@ export const invalidJson = () => new HttpError(400, 'INVALID_JSON', 'Request bod
 export const unsupportedMediaType = () => new HttpError(415, 'UNSUPPORTED_MEDIA_TYPE', 'Unsupported content type')
 export const payloadTooLarge = () => new HttpError(413, 'PAYLOAD_TOO_LARGE', 'Request body is too large')
 export const internalError = () => new HttpError(500, 'INTERNAL', 'Internal Server Error')
+export const authenticationRequired = (message = 'Sign in or send an API token (Authorization: Bearer mc_…)') =>
+  new HttpError(401, 'AUTHENTICATION_REQUIRED', message)
+export const forbidden = () => new HttpError(403, 'FORBIDDEN', 'Your role does not allow this')
+export const csrfTokenInvalid = () =>
+  new HttpError(403, 'CSRF_TOKEN_INVALID', 'Missing or wrong X-CSRF-Token header (GET /v1/session returns the token)')
+export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number) =>
+  new HttpError(429, code, message, undefined, Math.max(1, Math.ceil(retryAfterSeconds)))
+
+/** Seconds a client should wait before retrying a 503: the database or the service needs a moment. */
+const RETRY_AFTER_SECONDS = 2
 
 export const databaseUnavailable = () =>
-  new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable, try again shortly')
+  new HttpError(503, 'DATABASE_UNAVAILABLE', 'The database is unavailable, try again shortly', undefined, RETRY_AFTER_SECONDS)
 
-export const queryTimeout = () => new HttpError(503, 'QUERY_TIMEOUT', 'The database took too long to answer, try again shortly')
+export const queryTimeout = () =>
+  new HttpError(503, 'QUERY_TIMEOUT', 'The database took too long to answer, try again shortly', undefined, RETRY_AFTER_SECONDS)
 
-export const serviceOverloaded = () => new HttpError(503, 'SERVICE_OVERLOADED', 'The service is overloaded, try again shortly')
-
-/** Seconds a client should wait before retrying any of the 503s above. */
-export const RETRY_AFTER_SECONDS = 2
+export const serviceOverloaded = () =>
+  new HttpError(503, 'SERVICE_OVERLOADED', 'The service is overloaded, try again shortly', undefined, RETRY_AFTER_SECONDS)

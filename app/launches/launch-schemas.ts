@@ -25,7 +25,11 @@ export const LaunchSchema = Type.Object(
     success: Type.Union([Type.Boolean(), Type.Null()], { description: 'null while the outcome is unknown' }),
     outcome: OutcomeSchema,
     source: SourceSchema,
-    abortedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()])
+    abortedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    scheduledBy: Type.Union([Type.String(), Type.Null()], {
+      description: 'Display name of the operator who scheduled it; null for SpaceX launches and anonymous (AUTH_REQUIRED=false) writes'
+    }),
+    abortedBy: Type.Union([Type.String(), Type.Null()], { description: 'Display name of the operator who aborted it' })
   },
   { additionalProperties: false }
 )

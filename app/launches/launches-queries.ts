@@ -62,8 +62,15 @@ function launchColumns(eb: ExpressionBuilder<Database, 'launches'>, today: Date)
     'launches.customers',
     'launches.source',
     'launches.aborted_at',
-    outcomeOf(eb, today).as('outcome')
+    outcomeOf(eb, today).as('outcome'),
+    operatorName(eb, 'launches.scheduled_by').as('scheduled_by_name'),
+    operatorName(eb, 'launches.aborted_by').as('aborted_by_name')
   ] as const
+}
+
+/** The display name of the operator a launch column points at (a subquery, so RETURNING can use it too). */
+function operatorName(eb: ExpressionBuilder<Database, 'launches'>, column: 'launches.scheduled_by' | 'launches.aborted_by') {
+  return eb.selectFrom('operators').select('operators.display_name').whereRef('operators.id', '=', column).$asScalar()
 }
 
 type LaunchRecord = Awaited<ReturnType<ReturnType<typeof selectLaunch>['executeTakeFirstOrThrow']>>
@@ -80,7 +87,9 @@ function toLaunch(row: LaunchRecord): Launch {
     success: row.outcome === 'success' ? true : row.outcome === 'failure' || row.outcome === 'aborted' ? false : null,
     outcome: row.outcome,
     source: row.source,
-    abortedAt: row.aborted_at ? row.aborted_at.toISOString() : null
+    abortedAt: row.aborted_at ? row.aborted_at.toISOString() : null,
+    scheduledBy: row.scheduled_by_name ?? null,
+    abortedBy: row.aborted_by_name ?? null
   }
 }
 
@@ -117,11 +126,11 @@ export const DEFAULT_CUSTOMERS = ['Zero to Mastery', 'NASA']
  */
 export async function scheduleLaunch(
   db: Kysely<Database>,
-  launch: { mission: string; rocket: string; target: string; launchDate: Date }
+  launch: { mission: string; rocket: string; target: string; launchDate: Date; scheduledBy: number | null }
 ): Promise<Launch | undefined> {
   const row = await db
     .insertInto('launches')
-    .columns(['mission', 'rocket', 'launch_date', 'target_planet_id', 'customers', 'status', 'source'])
+    .columns(['mission', 'rocket', 'launch_date', 'target_planet_id', 'customers', 'status', 'source', 'scheduled_by'])
     .expression((eb) =>
       eb
         .selectFrom('planets')
@@ -132,7 +141,8 @@ export async function scheduleLaunch(
           'planets.id',
           sql<string[]>`${sql.val(DEFAULT_CUSTOMERS)}::text[]`.as('customers'),
           sql.lit<LaunchStatus>('upcoming').as('status'),
-          sql.lit('mission_control').as('source')
+          sql.lit('mission_control').as('source'),
+          eb.val(launch.scheduledBy).as('scheduled_by')
         ])
         .where('planets.kepler_name', '=', launch.target)
     )
@@ -150,11 +160,11 @@ export type AbortResult =
  * Aborts an upcoming launch scheduled here, keeping the row and the abort time; nothing is ever
  * deleted. SpaceX's launches are history synced from SpaceX: they cannot be aborted here.
  */
-export async function abortLaunch(db: Kysely<Database>, flightNumber: number): Promise<AbortResult> {
+export async function abortLaunch(db: Kysely<Database>, flightNumber: number, abortedBy: number | null): Promise<AbortResult> {
   const today = startOfTodayUtc()
   const aborted = await db
     .updateTable('launches')
-    .set({ status: 'aborted', aborted_at: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+    .set({ status: 'aborted', aborted_at: sql<Date>`now()`, aborted_by: abortedBy, updated_at: sql<Date>`now()` })
     .where('flight_number', '=', flightNumber)
     .where('source', '=', 'mission_control')
     .where('status', '=', 'upcoming')

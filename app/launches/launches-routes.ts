@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifySchemaValidationError } from 'fastify'
 import { Type } from 'typebox'
 import { describeValidationError, hasForbiddenCharacters } from '../errors/error-handler.js'
-import { commonErrorResponses, errorResponse } from '../errors/error-schema.js'
+import { authErrorResponses, commonErrorResponses, errorResponse } from '../errors/error-schema.js'
 import { badRequest, conflict, HttpError, invalidJson, notFound } from '../errors/http-errors.js'
 import { idempotencyKeyReused } from '../writes/idempotency.js'
 import type { WriteRecord } from '../writes/unit-of-work.js'
@@ -59,6 +59,9 @@ function launchChanged(change: 'scheduled' | 'aborted', launch: Launch): WriteRe
   }
 }
 
+/** Writes need an operator; AUTH_REQUIRED=false keeps the original open v1 API (private networks). */
+const launchWriteConfig = { access: 'operator', openWhenAuthOptional: true } as const
+
 const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/launches',
@@ -108,6 +111,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/launches',
     {
+      config: launchWriteConfig,
       schema: {
         summary: 'Schedule a launch to a habitable planet',
         description: `Send an ${IDEMPOTENCY_KEY_HEADER} header to make retries safe: the same key with the same body answers with the launch it created (nothing new is created); the same key with another body is refused with 422.`,
@@ -116,6 +120,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: {
           201: { ...LaunchSchema, headers: { location: Type.String({ description: 'The new launch, /v1/launches/{flightNumber}' }) } },
           422: errorResponse(idempotencyKeyReused()),
+          ...authErrorResponses,
           ...commonErrorResponses,
           400: errorResponse(
             badRequest('MISSING_LAUNCH_PROPERTY', MISSING_PROPERTY, 'mission'),
@@ -140,7 +145,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const { result: launch, replayed } = await app.write(
         request,
         async (trx) => {
-          const launch = await scheduleLaunch(trx, { mission: mission.trim(), rocket: rocket.trim(), target, launchDate })
+          const launch = await scheduleLaunch(trx, { mission: mission.trim(), rocket: rocket.trim(), target, launchDate, scheduledBy: request.operator?.id ?? null })
           if (!launch) throw planetNotFound()
           return launchChanged('scheduled', launch)
         },
@@ -154,6 +159,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.delete(
     '/launches/:id',
     {
+      config: launchWriteConfig,
       schema: {
         summary: 'Abort an upcoming launch (the launch is kept, marked aborted)',
         headers: IdempotencyHeadersSchema,
@@ -163,6 +169,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
           404: errorResponse(launchNotFound()),
           409: errorResponse(abortErrors.already_aborted(), abortErrors.already_flown(), abortErrors.not_abortable()),
           422: errorResponse(idempotencyKeyReused()),
+          ...authErrorResponses,
           ...commonErrorResponses,
           400: errorResponse(invalidFlightNumber)
         }
@@ -172,7 +179,7 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
       await app.write(
         request,
         async (trx) => {
-          const aborted = await abortLaunch(trx, request.params.id)
+          const aborted = await abortLaunch(trx, request.params.id, request.operator?.id ?? null)
           if (aborted.status !== 'aborted') throw abortErrors[aborted.status]()
           return launchChanged('aborted', aborted.launch)
         },

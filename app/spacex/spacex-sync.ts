@@ -81,8 +81,9 @@ function upsertBatch(trx: Transaction<Database>, batch: SpacexLaunchRow[]) {
           customers: eb.ref('excluded.customers'),
           status: eb.ref('excluded.status'),
           // SpaceX's status is the truth for its launches: a row aborted here before aborting them
-          // was refused must not keep an abort time the status no longer explains.
+          // was refused must not keep an abort time (or aborter) the status no longer explains.
           aborted_at: null,
+          aborted_by: null,
           updated_at: sql<Date>`now()`
         }))
         // An identical row is left alone: no write, no new updated_at, not returned.

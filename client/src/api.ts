@@ -36,16 +36,21 @@ export class ApiError extends Error {
   }
 }
 
-async function call<T>(method: string, url: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ data: T; headers: Headers }> {
+/** The signed-in session's CSRF token (session.ts sets it): sent with every unsafe request. */
+let csrfToken: string | null = null
+export function useCsrfToken(token: string | null): void {
+  csrfToken = token
+}
+
+export async function call<T>(method: string, url: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<{ data: T; headers: Headers }> {
   let response: Response
+  const headers: Record<string, string> = { accept: 'application/json', ...extraHeaders }
+  if (body !== undefined) headers['content-type'] = 'application/json'
+  if (csrfToken && method !== 'GET') headers['x-csrf-token'] = csrfToken
   try {
     response = await fetch(url, {
       method,
-      headers: {
-        accept: 'application/json',
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...extraHeaders
-      },
+      headers,
       body: body === undefined ? null : JSON.stringify(body),
       signal: AbortSignal.timeout(TIMEOUT_MS)
     })

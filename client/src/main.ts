@@ -2,10 +2,16 @@
 // /upcoming, /history or /planets gets index.html back), the navigation state and focus handling.
 import { announce } from './announce.js'
 import { h } from './dom.js'
+import { auditPage } from './pages/audit.js'
 import { historyPage } from './pages/history.js'
 import { launchPage } from './pages/launch.js'
+import { operatorsPage } from './pages/operators.js'
 import { planetsPage } from './pages/planets.js'
+import { invitePage, setupPage } from './pages/setup.js'
+import { signInPage } from './pages/sign-in.js'
+import { tokensPage } from './pages/tokens.js'
 import { upcomingPage } from './pages/upcoming.js'
+import { renderAccount } from './session.js'
 import { notice, pageHeader, type Page } from './ui.js'
 
 const routes: Record<string, Page> = {
@@ -13,7 +19,13 @@ const routes: Record<string, Page> = {
   '/launch': launchPage,
   '/upcoming': upcomingPage,
   '/history': historyPage,
-  '/planets': planetsPage
+  '/planets': planetsPage,
+  '/sign-in': signInPage,
+  '/setup': setupPage,
+  '/invite': invitePage,
+  '/tokens': tokensPage,
+  '/operators': operatorsPage,
+  '/audit': auditPage
 }
 
 const notFoundPage: Page = {
@@ -42,6 +54,7 @@ function show(moveFocus: boolean): void {
     main.querySelector<HTMLElement>('h1')?.focus()
     announce(`${page.title} page`)
   }
+  renderAccount()
 }
 
 document.addEventListener('click', (event) => {

@@ -83,6 +83,28 @@ t.test('the first page renders quickly on loopback and shows the launch form', a
   t.equal(await page.getByRole('link', { name: 'Launch', exact: true }).getAttribute('aria-current'), 'page')
 })
 
+const admin = { email: 'flight.director@example.com', name: 'Gene Kranz', password: 'failure is not an option' }
+
+t.test('first run: the logged setup link creates the admin, who is then signed in', async (t) => {
+  const link = /http:\/\/\S+\/setup\?token=[\w-]+/.exec(service.output())?.[0]
+  t.ok(link, 'the service logged a setup link')
+  await page.goto(link!)
+  await page.getByRole('heading', { name: 'Create the first admin' }).waitFor()
+  await screenshot(page, 'setup')
+  await page.getByLabel('Email').fill(admin.email)
+  await page.getByLabel('Display name').fill(admin.name)
+  await page.getByLabel('Password', { exact: true }).fill(admin.password)
+  await page.getByLabel('Repeat the password').fill(admin.password)
+  await page.getByRole('button', { name: 'Create admin account' }).click()
+  await page.waitForURL('**/launch')
+  const account = page.getByRole('navigation', { name: 'Account' })
+  await account.getByText(admin.name).waitFor()
+  t.match(await account.textContent(), /Signed in as Gene Kranz \(admin\)/)
+  t.ok(await account.getByRole('link', { name: 'Audit' }).isVisible(), 'an admin sees the admin pages')
+  const again = await page.request.post('/v1/setup', { data: { token: new URL(link!).searchParams.get('token'), email: 'x@example.com', name: 'X', password: 'another long password' } })
+  t.equal(again.status(), 403, 'the link works once')
+})
+
 t.test('history says it has not been synced yet when it is empty', async (t) => {
   await page.goto('/history')
   await page.locator('main').getByText('No launch history yet.').waitFor()
@@ -157,6 +179,101 @@ t.test('abort asks for confirmation, then the launch leaves Upcoming and shows i
   const historyRow = page.locator(`tr[data-key="${scheduledFlight}"]`)
   await historyRow.waitFor()
   t.equal(await historyRow.locator('.outcome').textContent(), '■aborted')
+})
+
+t.test('API tokens: created (shown once), used, revoked', async (t) => {
+  await page.goto('/tokens')
+  await page.getByLabel('Name').fill('browser test')
+  await page.getByRole('button', { name: 'Create token' }).click()
+  const secret = page.getByRole('textbox', { name: 'Token browser test' })
+  await secret.waitFor()
+  const token = await secret.inputValue()
+  t.match(token, /^mc_[\w-]{43}$/)
+  t.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Token browser test', 'focus moves to the token for copying')
+  const row = page.locator('tbody tr').filter({ hasText: 'browser test' })
+  await row.waitFor()
+  await screenshot(page, 'tokens')
+  const withToken = await page.request.get('/v1/tokens', { headers: { authorization: `Bearer ${token}` } })
+  t.equal(withToken.status(), 200, 'the token works')
+  await row.getByRole('button', { name: 'Revoke token browser test' }).click()
+  await page.getByText('You have no API tokens.').waitFor()
+  const revoked = await page.request.get('/v1/tokens', { headers: { authorization: `Bearer ${token}` } })
+  t.equal(revoked.status(), 401, 'and is refused once revoked')
+})
+
+t.test('a second operator, invited by the admin, aborts a launch; the audit page shows it', async (t) => {
+  await page.goto('/operators')
+  await page.getByLabel('Email').fill('katherine@example.com')
+  await page.getByLabel('Display name').fill('Katherine Johnson')
+  await page.getByRole('button', { name: 'Create and invite' }).click()
+  const invite = await page.getByRole('textbox', { name: 'Invite link for Katherine Johnson' }).inputValue()
+  t.match(invite, /\/invite\?token=/)
+  await screenshot(page, 'operators')
+
+  const target = await openLaunchForm(page).then(() => page.locator('#field-target option').nth(0).getAttribute('value'))
+  const scheduled = await page.request.post('/v1/launches', {
+    data: { mission: 'Audit me', rocket: 'Explorer IS1', target, launchDate: daysFromToday(40) },
+    headers: { 'x-csrf-token': (await (await page.request.get('/v1/session')).json()).csrfToken }
+  })
+  t.equal(scheduled.status(), 201)
+  const flight = (await scheduled.json()).flightNumber
+
+  const second = await newContext()
+  t.teardown(() => second.close())
+  const katherine = await second.newPage()
+  await katherine.goto(invite)
+  await katherine.getByLabel('Password', { exact: true }).fill('katherine long password')
+  await katherine.getByLabel('Repeat the password').fill('katherine long password')
+  await katherine.getByRole('button', { name: 'Set password and sign in' }).click()
+  await katherine.waitForURL('**/launch')
+  await katherine.goto('/upcoming')
+  const row = katherine.locator(`tr[data-key="${flight}"]`)
+  t.match(await row.textContent(), /Gene Kranz/, 'Upcoming shows who scheduled it')
+  await row.getByRole('button', { name: `Abort flight ${flight}` }).click()
+  await katherine.getByRole('dialog').getByRole('button', { name: 'Abort launch' }).click()
+  await row.waitFor({ state: 'detached' })
+
+  await page.goto('/audit')
+  const aborted = page.locator('tbody tr').filter({ hasText: 'launch.aborted' }).filter({ hasText: 'Katherine Johnson' })
+  await aborted.first().waitFor()
+  t.match(await aborted.first().textContent(), new RegExp(`launch ${flight}`))
+  await page.getByLabel('Action').selectOption('launch.aborted')
+  await page.waitForURL(/action=launch\.aborted/)
+  await page.locator('tbody tr').first().waitFor()
+  t.same(new Set(await page.locator('tbody tr td:nth-child(2)').allTextContents()), new Set(['launch.aborted']), 'filtered by action')
+  await screenshot(page, 'audit')
+  const launch = await (await page.request.get(`/v1/launches/${flight}`)).json()
+  t.match(launch, { scheduledBy: 'Gene Kranz', abortedBy: 'Katherine Johnson' })
+})
+
+t.test('sign out: the Launch page and the Abort buttons then ask to sign in, and signing in returns there', async (t) => {
+  await page.goto('/upcoming')
+  await page.getByRole('button', { name: 'Sign out' }).click()
+  await page.waitForURL('**/launch')
+  const invitation = page.getByRole('link', { name: 'Sign in to schedule a launch' })
+  await invitation.waitFor()
+  t.equal(await page.getByRole('button', { name: 'Schedule launch' }).count(), 0, 'no button that would fail')
+  await screenshot(page, 'launch-signed-out')
+  t.equal((await page.request.get('/v1/session')).status(), 401, 'the session ended on the server')
+
+  const planets = await (await page.request.get('/v1/planets')).json()
+  await page.request.post('/v1/session', { data: { email: admin.email, password: admin.password } })
+  const csrf = (await (await page.request.get('/v1/session')).json()).csrfToken
+  const upcoming = await page.request.post('/v1/launches', { data: { mission: 'Still upcoming', rocket: 'R', target: planets[0].keplerName, launchDate: daysFromToday(50) }, headers: { 'x-csrf-token': csrf } })
+  await page.request.delete('/v1/session', { headers: { 'x-csrf-token': csrf } })
+  await page.goto('/upcoming')
+  const row = page.locator(`tr[data-key="${(await upcoming.json()).flightNumber}"]`)
+  await row.getByRole('link', { name: 'Sign in to abort' }).click()
+  await page.waitForURL(/\/sign-in\?next=%2Fupcoming$/)
+  await page.getByLabel('Email').fill(admin.email)
+  await page.getByLabel('Password').fill('not the password')
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.getByRole('alert').getByText('Wrong email or password').waitFor()
+  await page.getByLabel('Password').fill(admin.password)
+  await page.getByRole('button', { name: 'Sign in' }).click()
+  await page.waitForURL('**/upcoming')
+  await row.getByRole('button', { name: /^Abort flight/ }).waitFor()
+  t.pass('back on Upcoming, signed in, with the Abort button')
 })
 
 t.test('a server validation error appears beside the field it concerns', async (t) => {
@@ -241,7 +358,7 @@ t.test('at 360 px wide no page scrolls sideways', async (t) => {
   const narrow = await newContext({ width: 360, height: 740 })
   t.teardown(() => narrow.close())
   const phone = await narrow.newPage()
-  for (const url of ['/launch', '/upcoming', '/history', '/planets']) {
+  for (const url of ['/launch', '/upcoming', '/history', '/planets', '/sign-in', '/tokens']) {
     await phone.goto(url)
     await phone.locator('h1').waitFor()
     await phone.waitForLoadState('networkidle')

@@ -29,6 +29,8 @@ export interface RunningService {
    * there the service is stopped for the write and started again on the same port.
    */
   writeDatabase(write: (db: Kysely<Database>) => Promise<void>): Promise<void>
+  /** What the running service process has logged so far (the first-run setup link, for one). */
+  output(): string
 }
 
 /**
@@ -56,7 +58,8 @@ async function stop(service: ServiceProcess): Promise<void> {
 export async function startService(t: Teardown): Promise<RunningService> {
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
-  const env: Record<string, string> = { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' }
+  // PUBLIC_URL: the first-run setup link names the address the browser uses (cookies are per host).
+  const env: Record<string, string> = { PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', PUBLIC_URL: origin }
 
   let kind: RunningService['kind']
   let writeDatabase: RunningService['writeDatabase']
@@ -85,5 +88,5 @@ export async function startService(t: Teardown): Promise<RunningService> {
   }
 
   await start()
-  return { origin, kind, writeDatabase }
+  return { origin, kind, writeDatabase, output: () => service?.output() ?? '' }
 }

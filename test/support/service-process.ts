@@ -4,6 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { withDatabase } from '../../app/database/database.js'
+import { prepareDatabase } from '../../app/prepare-database.js'
+import { createTestOperator, silentLog, testConfig, type TestOperator } from '../helpers.js'
 import { freePort } from './free-port.js'
 
 interface Teardown {
@@ -64,4 +67,15 @@ export async function serviceEnv(t: Teardown, databaseUrl?: string): Promise<Rec
   const dataDir = await mkdtemp(path.join(tmpdir(), 'mission-control-data-'))
   t.teardown(() => rm(dataDir, { recursive: true, force: true }))
   return { ...env, DATA_DIR: dataDir }
+}
+
+/**
+ * An operator (with an API token) in the database a service process will use, created before the
+ * process starts: PGlite allows one process per data directory.
+ */
+export async function seedOperator(env: Record<string, string>): Promise<TestOperator> {
+  return withDatabase(testConfig(env), silentLog, async (database) => {
+    await prepareDatabase(database.db, silentLog)
+    return createTestOperator(database.db)
+  })
 }

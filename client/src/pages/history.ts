@@ -43,7 +43,7 @@ const columns: Column<Launch>[] = [
   { label: 'Mission', cell: (launch) => launch.mission },
   { label: 'Rocket', cell: (launch) => launch.rocket },
   { label: 'Customers', cell: (launch) => (launch.customers.length > 0 ? launch.customers.join(', ') : '—') },
-  { label: 'Outcome', cell: (launch) => outcomeBadge(launch.outcome) }
+  { label: 'Outcome', cell: (launch) => (launch.abortedBy ? h('span', {}, outcomeBadge(launch.outcome), ` by ${launch.abortedBy}`) : outcomeBadge(launch.outcome)) }
 ]
 
 function notSyncedNotice(): HTMLElement {

@@ -4,6 +4,7 @@ import { lastLaunchDay } from '../../../app/launches/launch-date.js'
 import { api, ApiError, type Planet } from '../api.js'
 import { announce } from '../announce.js'
 import { h } from '../dom.js'
+import { signedIn, signInLink } from '../session.js'
 import { errorMessage, errorNotice, formatDate, formatNumber, loadingNotice, notice, pageHeader, todayUtc, type Page } from '../ui.js'
 
 const DEFAULT_ROCKET = 'Explorer IS1'
@@ -214,7 +215,8 @@ export const launchPage: Page = {
           setFieldError(concerned, error instanceof ApiError ? error.message : '')
           concerned.control.focus()
         } else {
-          formError.replaceChildren(h('p', { class: 'notice error' }, `Not scheduled: ${errorMessage(error)}`))
+          const signIn = error instanceof ApiError && error.status === 401 ? [' ', signInLink('Sign in again')] : []
+          formError.replaceChildren(h('p', { class: 'notice error' }, `Not scheduled: ${errorMessage(error)}`, ...signIn))
         }
         announce(`Not scheduled: ${errorMessage(error)}`)
       } finally {
@@ -228,5 +230,9 @@ export const launchPage: Page = {
     )
     showFigures()
     void loadPlanets()
+    // Anyone may look; scheduling needs an operator, so visitors are offered to sign in instead.
+    void signedIn().then((operator) => {
+      if (!operator && !signal.aborted) submitButton.replaceWith(signInLink('Sign in to schedule a launch'))
+    })
   }
 }

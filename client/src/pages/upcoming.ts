@@ -3,6 +3,7 @@
 import { api, type Launch, type LaunchPage } from '../api.js'
 import { announce } from '../announce.js'
 import { h } from '../dom.js'
+import { signedIn, signInLink } from '../session.js'
 import { dataTable, errorMessage, errorNotice, formatDate, formatNumber, loadingNotice, notice, pageHeader, pager, type Column, type Page } from '../ui.js'
 
 const PAGE_SIZE = 50
@@ -37,6 +38,7 @@ export const upcomingPage: Page = {
     )
     let aborting: Launch | undefined
     let abortPending = false
+    let anonymous = false
 
     const confirmAbort = (launch: Launch) => {
       aborting = launch
@@ -72,10 +74,15 @@ export const upcomingPage: Page = {
       { label: 'Mission', cell: (launch) => launch.mission },
       { label: 'Rocket', cell: (launch) => launch.rocket },
       { label: 'Destination', cell: (launch) => launch.target ?? '—' },
+      { label: 'Scheduled by', cell: (launch) => launch.scheduledBy ?? (launch.source === 'spacex' ? 'SpaceX' : '—') },
       {
         label: 'Action',
         cell: (launch) =>
-          h('button', { type: 'button', class: 'danger', 'aria-label': `Abort flight ${launch.flightNumber}, ${launch.mission}`, onclick: () => confirmAbort(launch) }, 'Abort')
+          launch.source === 'spacex'
+            ? h('span', { class: 'muted' }, 'SpaceX: not abortable')
+            : anonymous
+            ? signInLink('Sign in to abort')
+            : h('button', { type: 'button', class: 'danger', 'aria-label': `Abort flight ${launch.flightNumber}, ${launch.mission}`, onclick: () => confirmAbort(launch) }, 'Abort')
       }
     ]
 
@@ -133,6 +140,9 @@ export const upcomingPage: Page = {
       h('section', { class: 'panel', 'aria-label': 'Upcoming launches' }, content),
       dialog
     )
-    void load()
+    void signedIn().then((operator) => {
+      anonymous = !operator
+      void load()
+    })
   }
 }
