@@ -10,7 +10,10 @@ import { openDatabase } from '../app/database/database.js'
 import { prepareDatabase } from '../app/prepare-database.js'
 import { createTestOperator, silentLog, testConfig } from './helpers.js'
 import { checkResponsesAgainstDocument } from './support/openapi-contract.js'
+import { requireNeeds } from './support/needs.js'
 import { startPostgresCluster } from './support/postgres-cluster.js'
+
+await requireNeeds(t, ['postgres-server'])
 
 t.setTimeout(180_000)
 

@@ -27,7 +27,11 @@ import {
   waitFor
 } from './fixtures/eb/harness.js'
 import { freePort } from './support/free-port.js'
+import { requireNeeds } from './support/needs.js'
 import { scratchDatabase } from './support/scratch-database.js'
+
+// A cluster of its own only without TEST_DATABASE_URL (scratchDatabase).
+await requireNeeds(t, process.env.TEST_DATABASE_URL ? ['nginx'] : ['nginx', 'postgres-server'])
 
 // A production install and zip of ~5000 files before the run starts: longer than .taprc's default.
 t.setTimeout(300_000)

@@ -11,7 +11,10 @@ import { openDatabase, type DatabaseHandle } from '../app/database/database.js'
 import { prepareDatabase } from '../app/prepare-database.js'
 import { buildTestApp, createTestOperator, silentLog, testConfig } from './helpers.js'
 import { startFakeSecretsManager } from './support/fake-secrets-manager.js'
+import { requireNeeds } from './support/needs.js'
 import { startPostgresCluster } from './support/postgres-cluster.js'
+
+await requireNeeds(t, ['postgres-server'])
 
 const secretsManager = await startFakeSecretsManager(t)
 const cluster = await startPostgresCluster(t)

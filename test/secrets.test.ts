@@ -8,7 +8,10 @@ import { openDatabase } from '../app/database/database.js'
 import { silentLog, testConfig } from './helpers.js'
 import { startFakeSecretsManager } from './support/fake-secrets-manager.js'
 import { freePort } from './support/free-port.js'
+import { requireNeeds } from './support/needs.js'
 import { startPostgresCluster } from './support/postgres-cluster.js'
+
+await requireNeeds(t, ['postgres-server'])
 
 const secretsManager = await startFakeSecretsManager(t)
 const cluster = await startPostgresCluster(t)

@@ -9,7 +9,10 @@ import { sql } from 'kysely'
 import { openDatabase, type DatabaseHandle } from '../app/database/database.js'
 import { silentLog, testConfig } from './helpers.js'
 import { startFakeSecretsManager } from './support/fake-secrets-manager.js'
+import { requireNeeds } from './support/needs.js'
 import { createCertificateAuthority, startPostgresCluster } from './support/postgres-cluster.js'
+
+await requireNeeds(t, ['postgres-server'])
 
 const secretsManager = await startFakeSecretsManager(t)
 const cluster = await startPostgresCluster(t)

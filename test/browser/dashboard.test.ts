@@ -1,22 +1,20 @@
 // The dashboard in a real Chromium (the Debian package) against the real service on a real
 // database: the flows operators depend on, keyboard use, a 360 px screen, 10,000 history rows,
 // and no request to any other host. Screenshots of every page go to test-artifacts/screenshots/.
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { chromiumPath, requireNeeds } from '../support/needs.js'
 import { ensureClientBuilt, startService } from './service.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const CHROMIUM = chromiumPath()
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-artifacts/screenshots')
 const HISTORY_ROWS = 10_000
 
 t.setTimeout(900_000)
 
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`no Chromium at ${CHROMIUM}: install the Debian package (apt-get install -y chromium) or set CHROMIUM_PATH`)
-}
+await requireNeeds(t, ['chromium'])
 
 await ensureClientBuilt()
 await mkdir(SCREENSHOTS, { recursive: true })

@@ -1,21 +1,19 @@
 // The API reference (/docs, swagger-ui served by the service) in a real Chromium against the real
 // service: it renders every operation and its error examples under the page's CSP, with no CSP
 // violation and no request to any other host, and the dashboard's footer links to it.
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { chromium } from 'playwright-core'
+import { chromiumPath, requireNeeds } from '../support/needs.js'
 import { ensureClientBuilt, startService } from './service.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const CHROMIUM = chromiumPath()
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-artifacts/screenshots')
 
 t.setTimeout(600_000)
 
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`no Chromium at ${CHROMIUM}: install the Debian package (apt-get install -y chromium) or set CHROMIUM_PATH`)
-}
+await requireNeeds(t, ['chromium'])
 
 await ensureClientBuilt()
 await mkdir(SCREENSHOTS, { recursive: true })

@@ -6,6 +6,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
+import { requireNeeds } from '../support/needs.js'
 import { scratchDatabase } from '../support/scratch-database.js'
 import { audit, failed, failureKind, isDocumented503, report, type AuditResult } from './audit.js'
 import { Fleet, type Instance } from './fleet.js'
@@ -14,6 +15,7 @@ import { LoadGenerator, type RequestRecord } from './load.js'
 if (!process.env.TEST_DATABASE_URL) {
   t.plan(0, 'the fleet runs in the PostgreSQL pass (it needs PostgreSQL and nginx)')
 } else {
+  await requireNeeds(t, ['postgres-server', 'nginx'])
   await scenarios()
 }
 

@@ -9,9 +9,9 @@ import { promisify } from 'node:util'
 import pg from 'pg'
 import { freePort } from './free-port.js'
 import { killOnExit } from './kill-on-exit.js'
+import { postgresBinDirectory } from './needs.js'
 
 const run = promisify(execFile)
-const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin'
 
 interface Teardown {
   teardown(fn: () => unknown): void
@@ -88,7 +88,7 @@ export async function startPostgresCluster(t: Teardown): Promise<PostgresCluster
   // initdb refuses to run as root; the server's files and key must belong to `postgres`.
   const { stdout: uid } = await run('id', ['-u', 'postgres'])
   const { stdout: gid } = await run('id', ['-g', 'postgres'])
-  const asPostgres = (command: string, args: string[]) => run('runuser', ['-u', 'postgres', '--', path.join(PG_BIN, command), ...args])
+  const asPostgres = (command: string, args: string[]) => run('runuser', ['-u', 'postgres', '--', path.join(postgresBinDirectory(), command), ...args])
 
   const ca = await createCertificateAuthority(tlsDir, 'test-ca')
   const server = await issueServerCertificate(tlsDir, ca, 'DNS:localhost,IP:127.0.0.1')
