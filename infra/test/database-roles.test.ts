@@ -13,6 +13,8 @@ const MASTER = 'mission_control_admin';
 
 t.test('the roles function, as CloudFormation runs it', async (t) => {
   // ESM test helpers of the service package, loaded from this CommonJS package.
+  const { checkNeeds } = await import('../../test/support/needs.js');
+  if (!checkNeeds(t, ['postgres-server'])) return;
   const { startPostgresCluster } = await import('../../test/support/postgres-cluster.js');
   const { startFakeSecretsManager } = await import('../../test/support/fake-secrets-manager.js');
   const cluster = await startPostgresCluster(t);
