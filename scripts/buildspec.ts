@@ -246,4 +246,22 @@ export async function runBuild(spec: Buildspec, plan: PlannedCommand[], options:
   return { succeeded: succeeding, phases }
 }
 
+/** CodeBuild's file patterns: `**` any depth, `*` and `?` within one name. */
+export function globToRegExp(pattern: string): RegExp {
+  let source = ''
+  for (let index = 0; index < pattern.length; index++) {
+    const character = pattern[index]!
+    if (pattern.startsWith('**/', index)) {
+      source += '(?:.*/)?'
+      index += 2
+    } else if (pattern.startsWith('**', index)) {
+      source += '.*'
+      index += 1
+    } else if (character === '*') source += '[^/]*'
+    else if (character === '?') source += '[^/]'
+    else source += character.replace(/[.+^${}()|[\]\\]/g, '\\$&')
+  }
+  return new RegExp(`^${source}$`)
+}
+
 export const seconds = (milliseconds: number) => `${(milliseconds / 1000).toFixed(1)} s`

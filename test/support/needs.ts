@@ -10,6 +10,7 @@
 import { spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { accessSync, constants, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 
 export const NEEDS = ['postgres-server', 'nginx', 'chromium', 'netns'] as const
@@ -166,4 +167,11 @@ export async function requireNeeds(t: Plannable, needs: readonly Need[]): Promis
   if (checkNeeds(t, needs)) return
   process.once('beforeExit', () => process.exit(0))
   await new Promise<never>(() => {})
+}
+
+/** What a test file declares, read from its source (for the tests that keep declarations honest). */
+export async function declaredNeeds(file: string): Promise<Need[]> {
+  const text = await readFile(file, 'utf8')
+  const calls = [...text.matchAll(/\b(?:requireNeeds|checkNeeds)\(t, ([^)]*)\)/g)].map((match) => match[1]!)
+  return NEEDS.filter((need) => calls.some((call) => call.includes(`'${need}'`)))
 }
