@@ -11,7 +11,9 @@ import { once } from 'node:events'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
+import { openDatabase } from '../app/database/database.js'
 import { LoadGenerator } from '../test/fleet/load.js'
+import { createTestOperator, silentLog, testConfig } from '../test/helpers.js'
 import { freePort } from '../test/support/free-port.js'
 import type { SoakSample } from './soak-service.js'
 
@@ -51,7 +53,10 @@ service.on('message', (message) => {
 try {
   const [ready] = (await Promise.race([once(service, 'message'), once(service, 'exit')])) as [unknown]
   if (ready !== 'listening') throw new Error('the service exited before listening')
-  const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, rate: RATE, streams: 2 })
+  // Writes belong to an operator: the load sends its API token (the service has migrated).
+  const handle = await openDatabase(testConfig({ DATABASE_URL: url.toString() }), silentLog)
+  const operator = await createTestOperator(handle.db).finally(() => handle.destroy())
+  const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, headers: operator.headers, rate: RATE, streams: 2 })
   const startedAt = Date.now()
   await load.start()
   console.log(`soak: ${DURATION_S} s at ${RATE} requests/s (warm-up ${WARMUP_S} s), sampling every 5 s…`)

@@ -6,6 +6,8 @@ import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
+import { openDatabase } from '../../app/database/database.js'
+import { createTestOperator, silentLog, testConfig } from '../helpers.js'
 import { scratchDatabase } from '../support/scratch-database.js'
 import { audit, failed, failureKind, isDocumented503, report, type AuditResult } from './audit.js'
 import { Fleet, type Instance } from './fleet.js'
@@ -47,11 +49,14 @@ async function scenarios(): Promise<void> {
   const started = performance.now()
   await Promise.all([1, 2, 3].map(() => fleet.launch(v1)))
   t.comment(`fleet of 3 up in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  // Writes belong to an operator: the load sends its API token (the instances have migrated).
+  const handle = await openDatabase(testConfig(database.environment), silentLog)
+  const operator = await createTestOperator(handle.db).finally(() => handle.destroy())
 
   /** Runs `action` under steady load (warm-up and cool-down around it) and audits the run. */
   async function underLoad(action: (load: LoadGenerator) => Promise<void>, cooldownMs = 2000) {
     const logs = fleet.logMark()
-    const load = new LoadGenerator({ url: fleet.url, rate: 10, retryWrites: true })
+    const load = new LoadGenerator({ url: fleet.url, headers: operator.headers, rate: 10, retryWrites: true })
     await load.start()
     await sleep(1500)
     await action(load)
@@ -102,7 +107,7 @@ async function scenarios(): Promise<void> {
     const body = JSON.stringify({ mission, rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate: `${new Date().getUTCFullYear() + 1}-03-03` })
     const answers = await Promise.all(
       Array.from({ length: 6 }, async () => {
-        const response = await fetch(`${fleet.url}/v1/launches`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body })
+        const response = await fetch(`${fleet.url}/v1/launches`, { method: 'POST', headers: { ...operator.headers, 'content-type': 'application/json', 'idempotency-key': key }, body })
         return { status: response.status, upstream: response.headers.get('x-fleet-upstream'), flightNumber: ((await response.json()) as { flightNumber?: number }).flightNumber }
       })
     )
