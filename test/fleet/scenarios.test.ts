@@ -32,6 +32,12 @@ async function scenarios(): Promise<void> {
     deregistrationDelayMs: 2000,
     environment: {
       LOG_LEVEL: 'warn',
+      // One operator on one address drives all the load: per-IP and per-operator limits
+      // (security.test.ts) would refuse most of it. No CloudWatch agent here to read metrics.
+      RATE_LIMIT_IP_READS_PER_MINUTE: '0',
+      RATE_LIMIT_IP_WRITES_PER_MINUTE: '0',
+      RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE: '0',
+      METRICS: 'off',
       // Covers the ALB stand-in's reload on a busy machine (the bundle's default is 2 s).
       SHUTDOWN_DRAIN_MS: '4000',
       // Short timeouts: a hung database shows within seconds.
