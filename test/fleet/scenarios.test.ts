@@ -180,8 +180,12 @@ async function scenarios(): Promise<void> {
     }, 4000)
     const { result, load } = run
     const failures = load.records.filter(failed)
-    const recovery = failures.length ? latest(failures) - acceptingAt : 0
-    print(t, 'PostgreSQL fast restart (down 2 s)', run, [`last failure ${seconds(recovery)} after it accepted connections`])
+    // Serving again: a request sent this long after PostgreSQL accepted connections still failed.
+    // (A request sent while it was down may take its connect timeout to fail, after that.)
+    const recovery = failures.length ? Math.max(0, ...failures.map((record) => record.startedAt - acceptingAt)) : 0
+    print(t, 'PostgreSQL fast restart (down 2 s)', run, [
+      `last failed request sent ${seconds(recovery)} after it accepted connections; the last failure answered ${seconds(failures.length ? latest(failures) - acceptingAt : 0)} after`
+    ])
     t.ok(failures.length > 0, 'the outage was seen')
     t.same(failures.filter((record) => !(isDocumented503(record) && record.code === 'DATABASE_UNAVAILABLE')).map(failureKind), [], 'every failure: 503 DATABASE_UNAVAILABLE with Retry-After')
     t.ok(recovery <= 3000, `serving again ${seconds(recovery)} after PostgreSQL accepted connections`)
