@@ -65,7 +65,7 @@ function summary(leftOut: LeftOutFile[]): string {
   const lines = [`\nLeft out ${leftOut.length} test file${leftOut.length === 1 ? '' : 's'}: this machine lacks what they need (TEST_REQUIRE_ALL=1 makes this a failure).`]
   for (const { file, unmet } of leftOut) {
     lines.push(`  ${file}`)
-    for (const { need, lacks, install } of unmet) lines.push(`      needs ${need}: lacks ${lacks}`, `        install: ${install}`)
+    for (const { need, lacks, install } of unmet) lines.push(`      needs ${need}: ${lacks}`, `        install: ${install}`)
   }
   return `${lines.join('\n')}\n`
 }
@@ -78,7 +78,7 @@ async function addToJunit(file: string, leftOut: LeftOutFile[]): Promise<void> {
   if (leftOut.length === 0 || !existsSync(file)) return
   const xml = await readFile(file, 'utf8')
   const cases = leftOut.map(({ file: testFile, unmet }) => {
-    const reason = unmet.map(({ need, lacks, install }) => `needs ${need}: lacks ${lacks}; install: ${install}`).join('; ')
+    const reason = unmet.map(({ need, lacks, install }) => `needs ${need}: ${lacks}; install: ${install}`).join('; ')
     return `<testcase name="${escapeXml(testFile)}" classname="left out (needs not met)"><skipped message="${escapeXml(reason)}" /></testcase>`
   })
   const suite = `<testsuite name="left out (needs not met)" tests="${leftOut.length}" failures="0" skipped="${leftOut.length}">\n${cases.join('\n')}\n</testsuite>\n`

@@ -18,7 +18,7 @@ export type Need = (typeof NEEDS)[number]
 
 export interface UnmetNeed {
   need: Need
-  /** What is missing, in a few words. */
+  /** What is missing, in a few words: "no nginx on the PATH". */
   lacks: string
   /** The command (or step) that provides it. */
   install: string
@@ -87,28 +87,28 @@ function detect(need: Need): Omit<UnmetNeed, 'need'> | undefined {
       const bin = postgresBinDirectory()
       if (!isExecutableFile(path.join(bin, 'initdb')) || !isExecutableFile(path.join(bin, 'pg_ctl'))) {
         return {
-          lacks: `PostgreSQL 15 server binaries (no initdb and pg_ctl in ${bin}; PG_BIN)`,
+          lacks: `no PostgreSQL 15 server binaries (initdb, pg_ctl) in ${bin} (PG_BIN)`,
           install: amazonLinux ? 'dnf install -y postgresql15-server, then PG_BIN=/usr/bin' : 'apt-get install -y postgresql-15'
         }
       }
       // The cluster's files belong to `postgres`, and initdb and the server run as that user (runuser).
-      if (!isRoot()) return { lacks: 'root (the test cluster runs as the postgres user, via runuser)', install: 'run these tests as root' }
-      if (!systemUserExists('postgres')) return { lacks: 'a postgres system user', install: `${packageManager} ${amazonLinux ? 'postgresql15-server' : 'postgresql-15'} (it creates the user)` }
-      if (!findOnPath('openssl')) return { lacks: 'openssl on the PATH (the test CA and certificates)', install: `${packageManager} openssl` }
+      if (!isRoot()) return { lacks: 'not running as root (the test cluster runs as the postgres user, via runuser)', install: 'run these tests as root' }
+      if (!systemUserExists('postgres')) return { lacks: 'no postgres system user', install: `${packageManager} ${amazonLinux ? 'postgresql15-server' : 'postgresql-15'} (it creates the user)` }
+      if (!findOnPath('openssl')) return { lacks: 'no openssl on the PATH (the test CA and certificates)', install: `${packageManager} openssl` }
       return undefined
     }
     case 'nginx':
-      return nginxBinary() ? undefined : { lacks: 'nginx on the PATH (or NGINX_BINARY)', install: `${packageManager} nginx` }
+      return nginxBinary() ? undefined : { lacks: 'no nginx on the PATH (or NGINX_BINARY)', install: `${packageManager} nginx` }
     case 'chromium':
       return isExecutableFile(chromiumPath())
         ? undefined
         : {
-            lacks: `Chromium at ${chromiumPath()} (CHROMIUM_PATH)`,
+            lacks: `no Chromium at ${chromiumPath()} (CHROMIUM_PATH)`,
             install: amazonLinux ? 'a Chromium or Chrome binary, named by CHROMIUM_PATH' : 'apt-get install -y chromium'
           }
     case 'netns':
-      if (!findOnPath('unshare')) return { lacks: 'unshare on the PATH', install: `${packageManager} util-linux` }
-      return isRoot() ? undefined : { lacks: 'root (a network namespace of its own)', install: 'run these tests as root' }
+      if (!findOnPath('unshare')) return { lacks: 'no unshare on the PATH', install: `${packageManager} util-linux` }
+      return isRoot() ? undefined : { lacks: 'not running as root (a network namespace of its own)', install: 'run these tests as root' }
   }
 }
 
@@ -127,14 +127,14 @@ export function unmetNeeds(needs: readonly Need[]): UnmetNeed[] {
   const unmet: UnmetNeed[] = []
   for (const need of needs) {
     const missing = detect(need)
-    if (skipped.has(need)) unmet.push({ need, lacks: `left out here by TEST_SKIP_NEEDS${missing ? `; also lacks ${missing.lacks}` : ''}`, install: missing?.install ?? 'unset TEST_SKIP_NEEDS' })
+    if (skipped.has(need)) unmet.push({ need, lacks: `left out by TEST_SKIP_NEEDS${missing ? ` (and ${missing.lacks})` : ''}`, install: missing?.install ?? 'unset TEST_SKIP_NEEDS' })
     else if (missing) unmet.push({ need, ...missing })
   }
   return unmet
 }
 
 export function describeUnmet(unmet: readonly UnmetNeed[]): string {
-  return unmet.map(({ need, lacks, install }) => `needs ${need}: lacks ${lacks}; install: ${install}`).join('; ')
+  return unmet.map(({ need, lacks, install }) => `needs ${need}: ${lacks}; install: ${install}`).join('; ')
 }
 
 /**
