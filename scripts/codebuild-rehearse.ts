@@ -131,6 +131,9 @@ async function listFiles(directory: string, prefix = ''): Promise<string[]> {
   return files
 }
 
+const unescapeXml = (text: string) =>
+  text.replace(/&(lt|gt|quot|apos|amp);/g, (_, entity: string) => ({ lt: '<', gt: '>', quot: '"', apos: "'", amp: '&' })[entity]!)
+
 const sha256 = async (file: string) => createHash('sha256').update(await readFile(file)).digest('hex')
 
 interface JunitCounts {
@@ -160,6 +163,10 @@ async function checkReports(spec: Buildspec, source: string, succeeded: boolean)
       Object.assign(counts, { total: counts.total + total, failed: counts.failed + failed, skipped: counts.skipped + skipped })
       counts.passed += total - failed - skipped
       say(`report ${name}: ${group.baseDirectory}/${file}: ${total} test cases, ${total - failed - skipped} passed, ${failed} failed, ${skipped} skipped`)
+      // The build log shows no test output (tap writes the report instead): name what failed.
+      for (const failure of [...xml.matchAll(/<testcase\b[^>]*\bname="([^"]*)" classname="([^"]*)"[^>]*>\s*<(?:failure|error)\b/g)].slice(0, 20)) {
+        say(`  failed: ${unescapeXml(failure[2]!)} > ${unescapeXml(failure[1]!)}`)
+      }
       if (total === 0) problems.push(`report ${name}: ${file} holds no test case`)
       if (failed > 0 && succeeded) problems.push(`report ${name}: ${file} records ${failed} failures, yet the build succeeded`)
       const unlisted = testFiles.filter((testFile) => !xml.includes(`<testsuite name="${testFile}"`) && !xml.includes(`<testcase name="${testFile}"`))
