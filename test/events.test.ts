@@ -7,6 +7,7 @@ import type { FastifyInstance } from 'fastify'
 import { LISTEN_APPLICATION_NAME } from '../app/database/database.js'
 import { buildTestApp, openTestDatabase, withAdminClient, type TestOperator } from './helpers.js'
 import { openEventStream, type EventMessage } from './support/event-stream.js'
+import { serviceEnv, spawnService, waitUntilHealthy } from './support/service-process.js'
 
 const onPostgres = Boolean(process.env.TEST_DATABASE_URL)
 const nextYear = new Date().getUTCFullYear() + 1
@@ -201,4 +202,21 @@ t.test('the OpenAPI document describes the stream', async (t) => {
   t.ok(operation.responses['200'].content['text/event-stream'], '200 is text/event-stream')
   t.same(operation.security, [], 'public')
   t.ok(operation.responses['503'])
+})
+
+t.test('SIGTERM: the service process ends its streams at once with a retry hint, and exits without waiting for them', async (t) => {
+  const url = onPostgres ? (await openTestDatabase(t)).url : undefined
+  const service = spawnService(t, { ...(await serviceEnv(t, url)), SHUTDOWN_DRAIN_MS: '2000' })
+  await waitUntilHealthy(service)
+  const streams = await Promise.all([1, 2].map(() => openEventStream(service.baseUrl)))
+  await Promise.all(streams.map((stream) => stream.waitFor(() => true)))
+  const signalled = performance.now()
+  service.child.kill('SIGTERM')
+  await Promise.all(streams.map((stream) => stream.ended))
+  const endedMs = performance.now() - signalled
+  t.ok(endedMs < 1000, `streams ended ${Math.round(endedMs)} ms after SIGTERM, well inside the 2 s drain`)
+  for (const stream of streams) t.match(stream.messages.at(-1), { retry: /^\d+$/ }, 'the last message is a retry hint')
+  const exit = await service.exited
+  t.equal(exit.code, 0)
+  t.ok(performance.now() - signalled < 5000, 'and the process exited after the drain, not held by the streams')
 })
