@@ -8,6 +8,7 @@ import t from 'tap'
 import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
 import { LISTEN_APPLICATION_NAME } from '../app/database/database.js'
+import { reconnectDelayMs } from '../app/events/feed-listener.js'
 import { buildTestApp, openTestDatabase, withAdminClient, type TestOperator } from './helpers.js'
 import { openEventStream, type EventMessage } from './support/event-stream.js'
 import { serviceEnv, spawnService, waitUntilHealthy } from './support/service-process.js'
@@ -261,4 +262,10 @@ t.test('metrics: open streams as a gauge; a stream\'s lifetime is not recorded a
     ['5xx'],
     'only the refused request is a request record'
   )
+})
+
+t.test('reconnect backoff: 100 ms doubling to 10 s, each wait between half and all of it', async (t) => {
+  t.same([0, 1, 2, 3].map((attempt) => reconnectDelayMs(attempt, () => 1)), [100, 200, 400, 800])
+  t.same([0, 1, 2, 3].map((attempt) => reconnectDelayMs(attempt, () => 0)), [50, 100, 200, 400])
+  t.equal(reconnectDelayMs(20, () => 1), 10_000, 'capped')
 })
