@@ -361,7 +361,8 @@ t.test('at 360 px wide no page scrolls sideways', async (t) => {
   for (const url of ['/launch', '/upcoming', '/history', '/planets', '/sign-in', '/tokens']) {
     await phone.goto(url)
     await phone.locator('h1').waitFor()
-    await phone.waitForLoadState('networkidle')
+    // Not 'networkidle': the live stream (GET /v1/events) stays open for as long as the page.
+    await phone.waitForFunction(() => document.getElementById('live-status')?.dataset.state === 'live' && !document.querySelector('main [aria-busy="true"]'))
     const { scrollWidth, innerWidth } = await phone.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }))
     t.ok(scrollWidth <= innerWidth, `${url}: content ${scrollWidth} px fits ${innerWidth} px`)
     await screenshot(phone, `mobile-${url.slice(1)}`)
