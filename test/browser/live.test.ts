@@ -66,10 +66,12 @@ async function waitForStatus(page: Page, state: 'live' | 'reconnecting', timeout
   await page.waitForFunction((state) => document.getElementById('live-status')?.dataset.state === state, state, { timeout })
 }
 
+/** A new tab on url, live and done loading. */
 async function open(context: BrowserContext, url: string): Promise<Page> {
   const page = await context.newPage()
   await page.goto(url)
   await waitForStatus(page, 'live')
+  await page.waitForFunction(() => !document.querySelector('main [aria-busy="true"]'))
   await page.evaluate(() => (window.notReloaded = true))
   return page
 }
@@ -113,7 +115,7 @@ t.test("an abort in one operator's browser shows in the other's Upcoming, Histor
   // History filtered to the mission, with the cursor in the search field: a live update must
   // keep both the typed text and the focus.
   const history = await open(gene, `/history?q=${encodeURIComponent(mission)}`)
-  await history.getByText('No launches match these filters.').waitFor()
+  await history.locator('main').getByText('No launches match these filters.').waitFor()
   const chartDescription = async () => (await history.locator('#chart-desc').textContent()) ?? ''
   await history.locator('#chart-desc').waitFor({ state: 'attached' })
   t.match(await chartDescription(), /0 aborted, 1 upcoming/, 'the chart counts the launch as upcoming')
@@ -168,7 +170,7 @@ t.test("an abort in one operator's browser shows in the other's Upcoming, Histor
 
 t.test("scheduling on the Launch page shows in the other's Upcoming at once and is announced there only", async (t) => {
   const upcoming = await open(gene, '/upcoming')
-  await upcoming.getByText('No launches are scheduled.').waitFor()
+  await upcoming.waitForFunction(() => !document.querySelector('main [aria-busy="true"]'))
 
   const launching = await open(katherine, '/launch')
   const name = `Live Schedule ${Date.now().toString(36)}`
@@ -212,4 +214,22 @@ t.test('the status shows Reconnecting… while the service restarts, then Live, 
   await upcoming.locator(`tr[data-key="${after}"]`).waitFor()
   t.pass('a change after the restart arrives without a reload')
   t.ok(await upcoming.evaluate(() => window.notReloaded), 'Upcoming was not reloaded')
+})
+
+t.test('after a 503 (the stream cap) the browser gives up on the stream; the dashboard opens a new one', async (t) => {
+  const context = await newContext()
+  let refused = 0
+  await context.route('**/v1/events', (route) => {
+    if (refused++ < 2) return route.fulfill({ status: 503, headers: { 'retry-after': '1' }, contentType: 'application/json', body: '{"error":"Too many streams","code":"STREAMS_FULL"}' })
+    return route.continue()
+  })
+  const page = await context.newPage()
+  await page.goto('/upcoming')
+  await waitForStatus(page, 'reconnecting')
+  t.equal(await page.locator('#live-status').textContent(), 'Reconnecting…', 'Reconnecting… after the refusal')
+  await waitForStatus(page, 'live', 15_000)
+  t.equal(refused, 3, 'two refused streams, then a third that opened')
+  const flightNumber = await schedule(katherine, `After 503 ${Date.now().toString(36)}`, 70)
+  await page.locator(`tr[data-key="${flightNumber}"]`).waitFor()
+  t.pass('and changes arrive on it')
 })
