@@ -80,6 +80,12 @@ export const ConfigSchema = Type.Object({
   SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 2000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 9000 }),
 
+  // Live updates, GET /v1/events (docs/live-updates.md). Streams per instance: past the cap, 503
+  // with Retry-After. The heartbeat keeps idle streams open through the ALB's 60 s idle timeout; it
+  // stays under the server's 30 s connection timeout too (fractions for tests).
+  EVENTS_MAX_STREAMS: Type.Integer({ minimum: 0, maximum: 100_000, default: 1000 }),
+  EVENTS_HEARTBEAT_SECONDS: Type.Number({ exclusiveMinimum: 0, maximum: 25, default: 15 }),
+
   // Operators and security (docs/security.md).
   // false: launches can be scheduled and aborted without credentials, as in the original v1 API
   // (a private network only); refused when NODE_ENV=production.
