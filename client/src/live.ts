@@ -147,19 +147,22 @@ function setStatus(next: Status): void {
 }
 
 let failures = 0
+/** The feed id of the last event received: a new stream resumes there (`?lastEventId=`). */
+let lastEventId = ''
 
 function connect(): void {
-  const source = new EventSource('/v1/events')
+  // EventSource cannot set Last-Event-ID on a stream it did not open itself; the query can.
+  const resumeFrom = lastEventId
+  const source = new EventSource(resumeFrom ? `/v1/events?lastEventId=${encodeURIComponent(resumeFrom)}` : '/v1/events')
   let opened = false
   source.addEventListener('open', () => {
     failures = 0
     setStatus('live')
-    // A new stream starts from now: whatever changed since the page fetched (or since the last
-    // stream failed) is refetched once. The browser's own reconnects resume with Last-Event-ID.
-    if (!opened) {
-      opened = true
-      changed()
-    }
+    // A stream that cannot resume (the first one, or one after a stream that received nothing)
+    // starts from now: whatever changed since the page fetched is refetched once. The others
+    // replay what was missed (or send reset), and so do the browser's own reconnects.
+    if (!opened && !resumeFrom) changed()
+    opened = true
   })
   source.addEventListener('error', () => {
     setStatus('reconnecting')
@@ -170,7 +173,11 @@ function connect(): void {
     const ceiling = Math.min(RETRY_CEILING_MS, RETRY_FLOOR_MS * 2 ** failures++)
     setTimeout(connect, ceiling / 2 + Math.random() * (ceiling / 2))
   })
-  for (const type of ['launch', 'sync', 'planets', 'reset']) source.addEventListener(type, receive)
+  const onEvent = (event: MessageEvent<string>) => {
+    if (event.lastEventId) lastEventId = event.lastEventId
+    receive(event)
+  }
+  for (const type of ['launch', 'sync', 'planets', 'reset']) source.addEventListener(type, onEvent)
 }
 
 /** Opens the one stream (main.ts, once). */
