@@ -3,11 +3,14 @@
 // counts without a reload; screen readers hear the other's changes, never their own twice; and the
 // status in the masthead goes from Live to Reconnecting… while the service restarts, and back.
 import { existsSync } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import path from 'node:path'
 import t from 'tap'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { ensureClientBuilt, startService } from './service.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-artifacts/screenshots')
 
 t.setTimeout(600_000)
 
@@ -16,6 +19,7 @@ if (!existsSync(CHROMIUM)) {
 }
 
 await ensureClientBuilt()
+await mkdir(SCREENSHOTS, { recursive: true })
 const service = await startService(t)
 t.comment(`service on ${service.origin} (${service.kind})`)
 
@@ -146,6 +150,7 @@ t.test("an abort in one operator's browser shows in the other's Upcoming, Histor
   t.pass('the yearly chart moved the launch from upcoming to aborted')
   t.equal(await history.getByLabel('Search').inputValue(), mission, 'the search text is intact')
   t.equal(await history.evaluate(() => document.activeElement?.id), 'history-search', 'the search field kept the focus')
+  await history.screenshot({ path: path.join(SCREENSHOTS, 'live-history.png'), fullPage: true })
 
   await planetsPage.waitForFunction(
     ([target, count]) => document.querySelector(`tr[data-key="${target}"] td[data-label="Launches"]`)?.textContent === String(count),
@@ -203,6 +208,7 @@ t.test('the status shows Reconnecting… while the service restarts, then Live, 
   await service.restart(async () => {
     await waitForStatus(upcoming, 'reconnecting')
     reconnecting = await liveStatus(upcoming)
+    await upcoming.screenshot({ path: path.join(SCREENSHOTS, 'live-reconnecting.png') })
   })
   t.equal(reconnecting, 'reconnecting Reconnecting…', 'Reconnecting… while the service is down')
   const back = Date.now()
