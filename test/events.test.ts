@@ -1,6 +1,9 @@
 // GET /v1/events and the change feed behind it: live events from any instance on one database,
 // replay after a lost LISTEN connection, Last-Event-ID and reset, heartbeats, the stream cap and
 // shutdown. Streams are read over real sockets (test/support/event-stream.ts).
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
 import t from 'tap'
 import { sql } from 'kysely'
 import type { FastifyInstance } from 'fastify'
@@ -219,4 +222,25 @@ t.test('SIGTERM: the service process ends its streams at once with a retry hint,
   const exit = await service.exited
   t.equal(exit.code, 0)
   t.ok(performance.now() - signalled < 5000, 'and the process exited after the drain, not held by the streams')
+})
+
+t.test('metrics: open streams as a gauge; a stream\'s lifetime is not recorded as request latency', async (t) => {
+  const dir = await mkdtemp(path.join(tmpdir(), 'events-metrics-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const file = path.join(dir, 'metrics.log')
+  const { app } = await buildTestApp(t, { env: { METRICS: 'on', METRICS_FILE: file, METRICS_INTERVAL_SECONDS: '1', EVENTS_MAX_STREAMS: '1' } })
+  const baseUrl = await listen(app)
+  const stream = await openEventStream(baseUrl)
+  await stream.waitFor(() => true)
+  t.equal((await app.inject('/v1/events')).statusCode, 503)
+  await new Promise((resolve) => setTimeout(resolve, 1500))
+  stream.close()
+  await app.close()
+  const records = (await readFile(file, 'utf8')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
+  t.ok(records.some((record) => record.EventStreamsOpen === 1), 'EventStreamsOpen sampled while the stream was open')
+  t.same(
+    records.filter((record) => record.Route === 'GET /v1/events').map((record) => record.StatusClass),
+    ['5xx'],
+    'only the refused request is a request record'
+  )
 })

@@ -218,7 +218,9 @@ export function wrapPglite(pglite: PGlite, description: string): DatabaseHandle 
  */
 function listenOnPostgres(pool: PostgresPool, log: FastifyBaseLogger): DatabaseHandle['listen'] {
   return async (channel, onNotification, onLost) => {
-    const client = new pg.Client({ ...(pool.options as pg.ClientConfig), application_name: LISTEN_APPLICATION_NAME, keepAlive: true })
+    const options = pool.options as pg.ClientConfig
+    // pg-pool keeps the password as a non-enumerable property (out of stack traces): spread drops it.
+    const client = new pg.Client({ ...options, password: options.password, application_name: LISTEN_APPLICATION_NAME, keepAlive: true })
     let closing = false
     let lost = false
     const lose = (error: Error) => {

@@ -71,7 +71,7 @@ const eventsRoutes: FastifyPluginAsyncTypebox<EventsRoutesOptions> = async (app,
         headers: EventsHeadersSchema,
         response: eventsResponses
       },
-      config: { access: 'public' }
+      config: { access: 'public', longLived: true }
     },
     async (request, reply) => {
       reply.header('content-type', 'text/event-stream').header('cache-control', 'no-cache').header('x-accel-buffering', 'no')
