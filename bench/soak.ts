@@ -11,7 +11,9 @@ import { once } from 'node:events'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pg from 'pg'
+import { openDatabase } from '../app/database/database.js'
 import { LoadGenerator } from '../test/fleet/load.js'
+import { createTestOperator, silentLog, testConfig } from '../test/helpers.js'
 import { freePort } from '../test/support/free-port.js'
 import type { SoakSample } from './soak-service.js'
 
@@ -41,7 +43,18 @@ url.pathname = `/${SCRATCH}`
 const port = await freePort()
 const service = fork(path.join(import.meta.dirname, 'soak-service.ts'), [], {
   execArgv: ['--import=tsx'],
-  env: { PATH: process.env.PATH ?? '', DATABASE_URL: url.toString(), PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', SPACEX_SYNC_ON_START: 'false' },
+  env: {
+    PATH: process.env.PATH ?? '',
+    DATABASE_URL: url.toString(),
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    SPACEX_SYNC_ON_START: 'false',
+    // One client address and one operator send all the load: the per-IP and per-operator limits would refuse most of it.
+    RATE_LIMIT_IP_READS_PER_MINUTE: '0',
+    RATE_LIMIT_IP_WRITES_PER_MINUTE: '0',
+    RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE: '0'
+  },
   stdio: ['ignore', 'ignore', 'inherit', 'ipc']
 })
 const samples: SoakSample[] = []
@@ -51,7 +64,10 @@ service.on('message', (message) => {
 try {
   const [ready] = (await Promise.race([once(service, 'message'), once(service, 'exit')])) as [unknown]
   if (ready !== 'listening') throw new Error('the service exited before listening')
-  const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, rate: RATE, streams: 2 })
+  // Writes belong to an operator: the load sends its API token (the service has migrated).
+  const handle = await openDatabase(testConfig({ DATABASE_URL: url.toString() }), silentLog)
+  const operator = await createTestOperator(handle.db).finally(() => handle.destroy())
+  const load = new LoadGenerator({ url: `http://127.0.0.1:${port}`, headers: operator.headers, rate: RATE, streams: 2 })
   const startedAt = Date.now()
   await load.start()
   console.log(`soak: ${DURATION_S} s at ${RATE} requests/s (warm-up ${WARMUP_S} s), sampling every 5 s…`)

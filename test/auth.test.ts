@@ -109,7 +109,7 @@ t.test('sessions end after 12 h idle, after 7 days in any case, and when the ope
   const { app, database } = await buildTestApp(t)
   const admin = await createTestOperator(database.db, { role: 'admin' })
   const ada = await createTestOperator(database.db, { password: PASSWORD })
-  const live = async (headers: Record<string, string>) => (await app.inject({ method: 'GET', url: '/v1/session', headers })).statusCode
+  const live = async (headers: Record<string, string | undefined>) => (await app.inject({ method: 'GET', url: '/v1/session', headers })).statusCode
   const idHash = async () => (await database.db.selectFrom('operator_sessions').select('id_hash').orderBy('created_at', 'desc').executeTakeFirstOrThrow()).id_hash
 
   const idle = await signIn(app, ada.email)

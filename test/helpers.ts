@@ -6,7 +6,7 @@ import path from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
 import type { Kysely } from 'kysely'
-import { pino } from 'pino'
+import { pino, type Logger } from 'pino'
 import pg from 'pg'
 import { buildApp } from '../app/app.js'
 import { createApiToken } from '../app/auth/credentials.js'
@@ -125,7 +125,7 @@ export interface CapturedLogs {
   text(): string
 }
 
-function captureLogs(): { logger: ReturnType<typeof pino>; logs: CapturedLogs } {
+function captureLogs(): { logger: Logger; logs: CapturedLogs } {
   const raw: string[] = []
   const stream = new Writable({
     write(chunk, _encoding, done) {

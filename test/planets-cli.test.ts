@@ -43,7 +43,7 @@ interface Tap {
 }
 
 /** The database the CLI writes into, and a way to look at it once the CLI has exited. */
-async function cliDatabase(t: Tap) {
+async function cliDatabase(t: Tap): Promise<{ env: Record<string, string>; inspect: <T>(fn: (db: Kysely<Database>) => Promise<T>) => Promise<T> }> {
   if (process.env.TEST_DATABASE_URL) {
     const { database, url } = await openTestDatabase(t)
     await database.db.deleteFrom('planets').execute()

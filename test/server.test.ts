@@ -191,7 +191,8 @@ t.test('AUTH_REQUIRED=false warns at every start, and stops the process when NOD
   open.child.kill('SIGTERM')
   await open.exited
 
-  const production = spawnService(t, { ...env, AUTH_REQUIRED: 'false', NODE_ENV: 'production' })
+  // Production also needs a database server; the configuration is refused before it is reached.
+  const production = spawnService(t, { ...env, AUTH_REQUIRED: 'false', NODE_ENV: 'production', DATABASE_URL: url ?? 'postgres://mc@db.example.com/mission_control' })
   const { code } = await production.exited
   t.equal(code, 1)
   t.equal(

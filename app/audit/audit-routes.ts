@@ -14,7 +14,7 @@ const auditRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'The audit trail, newest first, filtered by action and operator (admins)',
         querystring: AuditQuerySchema,
         response: {
-          200: { ...Type.Array(AuditEventSchema), headers: Type.Object({ 'x-total-count': Type.Integer() }) },
+          200: { ...Type.Array(AuditEventSchema), headers: { 'x-total-count': Type.Integer({ description: 'Audit events matching the filters, on all pages' }) } },
           ...authErrorResponses,
           ...commonErrorResponses
         }

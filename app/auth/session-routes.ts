@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Kysely } from 'kysely'
 import { Type } from 'typebox'
 import type { Database, OperatorRole } from '../database/schema.js'
-import { authErrorResponses, commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
+import { authErrorResponses, commonErrorResponses, errorResponse } from '../errors/error-schema.js'
 import { HttpError } from '../errors/http-errors.js'
 import { findOperatorByEmail } from '../operators/operators-queries.js'
 import { verifyPassword } from '../operators/passwords.js'
@@ -56,7 +56,7 @@ const sessionRoutes: FastifyPluginAsyncTypebox<{ signIn: SignInLimits }> = async
       schema: {
         summary: 'Sign in with email and password: sets the session cookie',
         body: SignInBodySchema,
-        response: { 200: SessionSchema, 401: ErrorResponseSchema, ...commonErrorResponses }
+        response: { 200: SessionSchema, 401: errorResponse(wrongCredentials()), ...commonErrorResponses }
       }
     },
     async (request, reply) => {

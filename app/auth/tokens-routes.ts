@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from 'typebox'
-import { authErrorResponses, commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
+import { authErrorResponses, commonErrorResponses, errorResponse } from '../errors/error-schema.js'
 import { notFound } from '../errors/http-errors.js'
 import { ApiTokenSchema, CreateApiTokenBodySchema, NewApiTokenSchema, TokenIdParamsSchema } from './auth-schemas.js'
 import { createApiToken, listApiTokens, revokeApiToken } from './credentials.js'
+
+const tokenNotFound = () => notFound('TOKEN_NOT_FOUND', 'Token not found')
 
 /** Every operator manages their own API tokens (for scripts, CI and older clients). */
 const tokensRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -42,14 +44,14 @@ const tokensRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Revoke one of your API tokens: refused at once on every instance',
         params: TokenIdParamsSchema,
-        response: { 200: ApiTokenSchema, 404: ErrorResponseSchema, ...authErrorResponses, ...commonErrorResponses }
+        response: { 200: ApiTokenSchema, 404: errorResponse(tokenNotFound()), ...authErrorResponses, ...commonErrorResponses }
       }
     },
     async (request) => {
       const { result: revoked } = await app.write(request, async (trx) => {
         const revoked = await revokeApiToken(trx, request.operator!.id, request.params.id)
         // Another operator's token is "not found" too: ids reveal nothing.
-        if (!revoked) throw notFound('TOKEN_NOT_FOUND', 'Token not found')
+        if (!revoked) throw tokenNotFound()
         return { result: revoked, audit: [{ action: 'token.revoked', subjectType: 'token', subjectId: String(revoked.id), details: { name: revoked.name } }] }
       })
       return revoked

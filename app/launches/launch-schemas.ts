@@ -55,16 +55,17 @@ export const ListLaunchesQuerySchema = Type.Object(
 export type ListLaunchesQuery = Static<typeof ListLaunchesQuerySchema>
 
 /** Visible text without control characters: see NON_BLANK_TEXT_PATTERN. */
-const requiredText = Type.String({ minLength: 1, maxLength: 100, pattern: NON_BLANK_TEXT_PATTERN })
+const requiredText = (example: string) => Type.String({ minLength: 1, maxLength: 100, pattern: NON_BLANK_TEXT_PATTERN, examples: [example] })
 export const ScheduleLaunchBodySchema = Type.Object(
   {
-    mission: requiredText,
-    rocket: requiredText,
-    target: requiredText,
+    mission: requiredText('Kepler Exploration X'),
+    rocket: requiredText('Explorer IS1'),
+    target: requiredText('Kepler-442 b'),
     launchDate: Type.String({
       minLength: 1,
       maxLength: 100,
       pattern: NON_BLANK_TEXT_PATTERN,
+      examples: [`${new Date().getUTCFullYear() + 1}-07-20`],
       description: `ISO 8601, or a date such as "January 4, 2030"; from today (UTC) to 31 December of the year ${MAX_YEARS_AHEAD} years ahead`
     })
   },

@@ -3,7 +3,7 @@ import type { FastifyRequest } from 'fastify'
 import { Type } from 'typebox'
 import { SessionSchema } from '../auth/auth-schemas.js'
 import { openSession, sessionAnswer } from '../auth/session-routes.js'
-import { authErrorResponses, commonErrorResponses, ErrorResponseSchema } from '../errors/error-schema.js'
+import { authErrorResponses, commonErrorResponses, errorResponse } from '../errors/error-schema.js'
 import { conflict } from '../errors/http-errors.js'
 import { createLink, inviteLinkInvalid, redeemLink, setupLinkInvalid } from './invites.js'
 import {
@@ -14,13 +14,15 @@ import {
   OperatorSchema,
   SetupBodySchema
 } from './operator-schemas.js'
-import { disableOperator, hasOperators, insertOperator, listOperators, operatorNotFound, setOperatorPassword, toOperator } from './operators-queries.js'
+import { disableOperator, hasOperators, insertOperator, listOperators, operatorExists, operatorNotFound, setOperatorPassword, toOperator } from './operators-queries.js'
 import { hashPassword } from './passwords.js'
 
 /** Where the browser that made the request reaches the service (through the load balancer's headers). */
 function origin(request: FastifyRequest): string {
   return `${request.protocol}://${request.host}`
 }
+
+const cannotDisableSelf = () => conflict('CANNOT_DISABLE_SELF', 'You cannot disable your own account')
 
 const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
@@ -39,7 +41,7 @@ const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Create an operator and a one-time invite link (valid 24 h) to choose a password (admins)',
         body: CreateOperatorBodySchema,
-        response: { 201: InvitedOperatorSchema, 409: ErrorResponseSchema, ...authErrorResponses, ...commonErrorResponses }
+        response: { 201: InvitedOperatorSchema, 409: errorResponse(operatorExists()), ...authErrorResponses, ...commonErrorResponses }
       }
     },
     async (request, reply) => {
@@ -67,11 +69,11 @@ const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Disable an operator: its sessions end and its tokens stop working at once (admins)',
         params: OperatorIdParamsSchema,
-        response: { 200: OperatorSchema, 404: ErrorResponseSchema, 409: ErrorResponseSchema, ...authErrorResponses, ...commonErrorResponses }
+        response: { 200: OperatorSchema, 404: errorResponse(operatorNotFound()), 409: errorResponse(cannotDisableSelf()), ...authErrorResponses, ...commonErrorResponses }
       }
     },
     async (request) => {
-      if (request.params.id === request.operator!.id) throw conflict('CANNOT_DISABLE_SELF', 'You cannot disable your own account')
+      if (request.params.id === request.operator!.id) throw cannotDisableSelf()
       const { result: row } = await app.write(request, async (trx) => {
         const row = await disableOperator(trx, request.params.id)
         if (!row) throw operatorNotFound()
@@ -88,7 +90,7 @@ const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'First run: create the first admin with the one-time setup link the service logged',
         body: SetupBodySchema,
-        response: { 201: SessionSchema, 403: ErrorResponseSchema, ...commonErrorResponses }
+        response: { 201: SessionSchema, 403: errorResponse(setupLinkInvalid('This link is not valid: ask for a new one')), ...commonErrorResponses }
       }
     },
     async (request, reply) => {
@@ -114,7 +116,7 @@ const operatorsRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Choose a password with a one-time invite link, and sign in',
         body: AcceptInviteBodySchema,
-        response: { 200: SessionSchema, 403: ErrorResponseSchema, ...commonErrorResponses }
+        response: { 200: SessionSchema, 403: errorResponse(inviteLinkInvalid('This link has already been used')), ...commonErrorResponses }
       }
     },
     async (request, reply) => {

@@ -78,7 +78,7 @@ export async function startService(t: Teardown): Promise<RunningService> {
   if (process.env.TEST_DATABASE_URL) {
     kind = 'postgres'
     const { database, url } = await openTestDatabase(t)
-    env.DATABASE_URL = url
+    env.DATABASE_URL = url! // set whenever TEST_DATABASE_URL is
     writeDatabase = (write) => write(database.db)
   } else {
     kind = 'pglite'

@@ -57,8 +57,6 @@ export interface FleetOptions {
 /** Each web process records its event-loop delay (test/fleet/event-loop-probe.ts) in its instance directory. */
 const PROBE = path.join(import.meta.dirname, 'event-loop-probe.ts')
 
-const nginxBinary = process.env.NGINX_BINARY ?? '/usr/sbin/nginx'
-
 export class Fleet {
   readonly instances: Instance[] = []
   /** The ALB stand-in, where clients connect. */

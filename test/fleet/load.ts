@@ -220,7 +220,7 @@ export class LoadGenerator {
     write: Pick<RequestRecord, 'mission' | 'flightNumber' | 'idempotencyKey' | 'attempt'> = {}
   ): Promise<{ record: RequestRecord; body: string }> {
     const startedAt = performance.now()
-    const headers = write.idempotencyKey ? { 'idempotency-key': write.idempotencyKey } : {}
+    const headers: Record<string, string> = write.idempotencyKey ? { 'idempotency-key': write.idempotencyKey } : {}
     const answer = await this.#send(method, path, body, headers).catch((error: Error & { code?: string }) => ({
       status: 0,
       headers: {} as IncomingHttpHeaders,

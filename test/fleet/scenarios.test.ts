@@ -6,6 +6,8 @@ import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import t, { type Test } from 'tap'
+import { openDatabase } from '../../app/database/database.js'
+import { createTestOperator, silentLog, testConfig } from '../helpers.js'
 import { scratchDatabase } from '../support/scratch-database.js'
 import { audit, failed, failureKind, isDocumented503, report, type AuditResult } from './audit.js'
 import { Fleet, type Instance } from './fleet.js'
@@ -30,6 +32,12 @@ async function scenarios(): Promise<void> {
     deregistrationDelayMs: 2000,
     environment: {
       LOG_LEVEL: 'warn',
+      // One operator on one address drives all the load: per-IP and per-operator limits
+      // (security.test.ts) would refuse most of it. No CloudWatch agent here to read metrics.
+      RATE_LIMIT_IP_READS_PER_MINUTE: '0',
+      RATE_LIMIT_IP_WRITES_PER_MINUTE: '0',
+      RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE: '0',
+      METRICS: 'off',
       // Covers the ALB stand-in's reload on a busy machine (the bundle's default is 2 s).
       SHUTDOWN_DRAIN_MS: '4000',
       // Short timeouts: a hung database shows within seconds.
@@ -47,11 +55,14 @@ async function scenarios(): Promise<void> {
   const started = performance.now()
   await Promise.all([1, 2, 3].map(() => fleet.launch(v1)))
   t.comment(`fleet of 3 up in ${((performance.now() - started) / 1000).toFixed(1)} s`)
+  // Writes belong to an operator: the load sends its API token (the instances have migrated).
+  const handle = await openDatabase(testConfig(database.environment), silentLog)
+  const operator = await createTestOperator(handle.db).finally(() => handle.destroy())
 
   /** Runs `action` under steady load (warm-up and cool-down around it) and audits the run. */
   async function underLoad(action: (load: LoadGenerator) => Promise<void>, cooldownMs = 2000) {
     const logs = fleet.logMark()
-    const load = new LoadGenerator({ url: fleet.url, rate: 10, retryWrites: true })
+    const load = new LoadGenerator({ url: fleet.url, headers: operator.headers, rate: 10, retryWrites: true })
     await load.start()
     await sleep(1500)
     await action(load)
@@ -102,7 +113,7 @@ async function scenarios(): Promise<void> {
     const body = JSON.stringify({ mission, rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate: `${new Date().getUTCFullYear() + 1}-03-03` })
     const answers = await Promise.all(
       Array.from({ length: 6 }, async () => {
-        const response = await fetch(`${fleet.url}/v1/launches`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body })
+        const response = await fetch(`${fleet.url}/v1/launches`, { method: 'POST', headers: { ...operator.headers, 'content-type': 'application/json', 'idempotency-key': key }, body })
         return { status: response.status, upstream: response.headers.get('x-fleet-upstream'), flightNumber: ((await response.json()) as { flightNumber?: number }).flightNumber }
       })
     )
@@ -169,8 +180,12 @@ async function scenarios(): Promise<void> {
     }, 4000)
     const { result, load } = run
     const failures = load.records.filter(failed)
-    const recovery = failures.length ? latest(failures) - acceptingAt : 0
-    print(t, 'PostgreSQL fast restart (down 2 s)', run, [`last failure ${seconds(recovery)} after it accepted connections`])
+    // Serving again: a request sent this long after PostgreSQL accepted connections still failed.
+    // (A request sent while it was down may take its connect timeout to fail, after that.)
+    const recovery = failures.length ? Math.max(0, ...failures.map((record) => record.startedAt - acceptingAt)) : 0
+    print(t, 'PostgreSQL fast restart (down 2 s)', run, [
+      `last failed request sent ${seconds(recovery)} after it accepted connections; the last failure answered ${seconds(failures.length ? latest(failures) - acceptingAt : 0)} after`
+    ])
     t.ok(failures.length > 0, 'the outage was seen')
     t.same(failures.filter((record) => !(isDocumented503(record) && record.code === 'DATABASE_UNAVAILABLE')).map(failureKind), [], 'every failure: 503 DATABASE_UNAVAILABLE with Retry-After')
     t.ok(recovery <= 3000, `serving again ${seconds(recovery)} after PostgreSQL accepted connections`)
