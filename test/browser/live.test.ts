@@ -199,6 +199,35 @@ t.test("scheduling on the Launch page shows in the other's Upcoming at once and 
   await Promise.all([upcoming.close(), launching.close()])
 })
 
+t.test('the keyboard position survives live updates: the focused Abort button keeps focus, or its list takes it', async (t) => {
+  const first = await schedule(gene, `Focus First ${Date.now().toString(36)}`, 80)
+  const second = await schedule(gene, `Focus Second ${Date.now().toString(36)}`, 81)
+  const upcoming = await open(gene, '/upcoming')
+  const secondButton = upcoming.locator(`tr[data-key="${second}"] button`)
+  await secondButton.focus()
+  const abort = async (flightNumber: number) => {
+    const response = await katherine.request.delete(`/v1/launches/${flightNumber}`, { headers: { 'x-csrf-token': await csrfToken(katherine) } })
+    t.equal(response.status(), 200, `flight ${flightNumber} aborted through the API`)
+  }
+
+  await abort(first)
+  await upcoming.locator(`tr[data-key="${first}"]`).waitFor({ state: 'detached' })
+  t.equal(
+    await upcoming.evaluate(() => document.activeElement?.getAttribute('aria-label')),
+    await secondButton.getAttribute('aria-label'),
+    'another row left the list: the Abort button that had focus still has it'
+  )
+
+  await abort(second)
+  await upcoming.locator(`tr[data-key="${second}"]`).waitFor({ state: 'detached' })
+  t.equal(
+    await upcoming.evaluate(() => document.activeElement?.closest('section')?.getAttribute('aria-label')),
+    'Upcoming launches',
+    "the focused button's own row left: focus stays in the list's region, not the page body"
+  )
+  await upcoming.close()
+})
+
 t.test('the status shows Reconnecting… while the service restarts, then Live, and changes flow again', async (t) => {
   const upcoming = await open(gene, '/upcoming')
   t.match(await liveStatus(upcoming), /^live Live$/)
