@@ -180,8 +180,23 @@ function connect(): void {
   for (const type of ['launch', 'sync', 'planets', 'reset']) source.addEventListener(type, onEvent)
 }
 
+const DAY_MS = 86_400_000
+
+/**
+ * Upcoming and past are split by the UTC day (a launch whose day has passed is history), and the
+ * day turns without an event on the feed: refetch just after each UTC midnight too.
+ */
+function refetchEachDay(): void {
+  const now = Date.now()
+  setTimeout(() => {
+    changed()
+    refetchEachDay()
+  }, Math.ceil((now + 1) / DAY_MS) * DAY_MS + 1000 - now)
+}
+
 /** Opens the one stream (main.ts, once). */
 export function startLive(): void {
   setStatus('connecting')
   connect()
+  refetchEachDay()
 }

@@ -228,6 +228,29 @@ t.test('the keyboard position survives live updates: the focused Abort button ke
   await upcoming.close()
 })
 
+t.test('the pages refetch just after UTC midnight, when launches of the day before become history', async (t) => {
+  const context = await newContext()
+  // A fake clock (Date and timers, not the network), a minute before midnight, then paused 10 s
+  // before it once the page is live: from there only runFor moves it.
+  const midnight = Math.ceil(Date.now() / 86_400_000) * 86_400_000
+  await context.clock.install({ time: midnight - 60_000 })
+  const page = await open(context, '/upcoming')
+  await page.clock.pauseAt(midnight - 10_000)
+  await page.clock.runFor(1000) // the refetch a new stream starts with, if still pending
+  await page.waitForTimeout(500)
+  let fetched = 0
+  page.on('request', (request) => {
+    if (request.url().includes('/v1/launches?')) fetched++
+  })
+  await page.clock.runFor(5000)
+  await page.waitForTimeout(500)
+  t.equal(fetched, 0, 'nothing is fetched in the seconds before midnight')
+  await page.clock.runFor(6000)
+  await page.waitForTimeout(500)
+  t.equal(fetched, 1, 'Upcoming refetched once, just after midnight')
+  await context.close()
+})
+
 t.test('the status shows Reconnecting… while the service restarts, then Live, and changes flow again', async (t) => {
   const upcoming = await open(gene, '/upcoming')
   t.match(await liveStatus(upcoming), /^live Live$/)
