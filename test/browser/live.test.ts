@@ -7,6 +7,8 @@ import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { syncSpacexLaunches } from '../../app/spacex/spacex-sync.js'
+import { startFakeSpacex } from '../support/fake-spacex.js'
 import { ensureClientBuilt, startService } from './service.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -249,6 +251,33 @@ t.test('the pages refetch just after UTC midnight, when launches of the day befo
   await page.waitForTimeout(500)
   t.equal(fetched, 1, 'Upcoming refetched once, just after midnight')
   await context.close()
+})
+
+t.test('a SpaceX sync elsewhere updates History and the chart, and is announced once, as a summary', async (t) => {
+  const spacex = await startFakeSpacex(t)
+  const history = await open(gene, '/history')
+  const chartBars = () => history.locator('.chart rect').count()
+  const barsBefore = await chartBars()
+  // On PostgreSQL the sync writes while the service runs and its LISTEN session hears it; on PGlite
+  // the service is stopped for it, and the browser's reconnect (Last-Event-ID) replays what it missed.
+  let counts = { inserted: 0, updated: 0 }
+  await service.writeDatabase(async (db) => {
+    counts = await syncSpacexLaunches(db, { apiUrl: spacex.url, timeoutMs: 10_000 })
+  })
+  t.ok(counts.inserted > 0, `the sync inserted ${counts.inserted} launches`)
+  const total = Number((await gene.request.get('/v1/launches?upcoming=false&limit=1')).headers()['x-total-count'])
+  await history.getByText(`Showing 1–${Math.min(total, 50)} of ${total} launches`, { exact: true }).waitFor({ timeout: 60_000 })
+  t.pass(`History shows the ${total} past launches without a reload`)
+  await history.waitForFunction((count) => document.querySelectorAll('.chart rect').length > count, barsBefore)
+  t.ok((await chartBars()) > barsBefore, 'the chart has bars for the synced years')
+  const summary = `SpaceX sync: ${counts.inserted} new and ${counts.updated} updated launches.`
+  await history.waitForFunction((text) => window.announced.includes(text), summary)
+  await history.waitForTimeout(1500)
+  const said = await announcements(history)
+  t.equal(said.filter((text) => text.startsWith('SpaceX sync')).length, 1, `"${summary}" once`)
+  t.notOk(said.some((text) => text.includes('launches changed') || text.includes('synced')), 'and no word per synced launch')
+  t.ok(await history.evaluate(() => window.notReloaded), 'History was not reloaded')
+  await history.close()
 })
 
 t.test('the status shows Reconnecting… while the service restarts, then Live, and changes flow again', async (t) => {
