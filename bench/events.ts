@@ -119,6 +119,9 @@ try {
   const onA: number[] = []
   const onB: number[] = []
   const deliveredOnA = new Array<number>(WRITES).fill(0)
+  /** Per write, the first and last arrival among A's clients: the fan-out's own cost. */
+  const firstOnA = new Array<number>(WRITES).fill(Infinity)
+  const lastOnA = new Array<number>(WRITES).fill(0)
   const closers: Array<() => void> = []
   for (let i = 0; i < CLIENTS; i += 100) {
     closers.push(
@@ -127,6 +130,8 @@ try {
           openStream(a.baseUrl, (write, at) => {
             onA.push(at - sentAt[write]!)
             deliveredOnA[write]! += 1
+            firstOnA[write] = Math.min(firstOnA[write]!, at)
+            lastOnA[write] = Math.max(lastOnA[write]!, at)
           })
         )
       ))
@@ -162,6 +167,8 @@ try {
   console.log('| measure | p50 | p99 | max | delivered |')
   console.log('|---|---|---|---|---|')
   console.log(`| write on A → delivered to ${CLIENTS} clients on A | ${ms(percentile(onA, 50))} | ${ms(percentile(onA, 99))} | ${ms(percentile(onA, 100))} | ${onA.length} of ${WRITES * CLIENTS} |`)
+  const fanOut = lastOnA.map((last, write) => last - firstOnA[write]!)
+  console.log(`| (fan-out: first → last of the ${CLIENTS} clients, per write) | ${ms(percentile(fanOut, 50))} | ${ms(percentile(fanOut, 99))} | ${ms(percentile(fanOut, 100))} | |`)
   console.log(`| (the POST itself, answered) | ${ms(percentile(postMs, 50))} | ${ms(percentile(postMs, 99))} | ${ms(percentile(postMs, 100))} | |`)
   console.log(`| write on A → delivered on B | ${ms(percentile(onB, 50))} | ${ms(percentile(onB, 99))} | ${ms(percentile(onB, 100))} | ${onB.length} of ${WRITES} |`)
   console.log(`\nInstance A RSS: ${rssIdle.toFixed(0)} MB idle, ${rssStreams.toFixed(0)} MB with ${CLIENTS} streams open, ${rssPeak.toFixed(0)} MB peak while writing (target ≤ 300 MB)`)

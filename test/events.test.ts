@@ -111,6 +111,24 @@ t.test('the LISTEN connection killed while writes continue: nothing missed after
   // And it listens again: a new write arrives without any further outage.
   await schedule(app, operator, 'After the outage')
   await stream.waitFor((message) => message.data?.includes('After the outage') ?? false)
+
+  // Killed again while it reconnects: it keeps trying until a session holds.
+  const kill = () =>
+    withAdminClient((client) =>
+      client.query('select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 and datname = $2', [LISTEN_APPLICATION_NAME, databaseName])
+    )
+  await kill()
+  for (let i = 0; i < 10; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 40))
+    await kill()
+  }
+  await schedule(app, operator, 'After repeated outages')
+  await stream.waitFor((message) => message.data?.includes('After repeated outages') ?? false, 30_000)
+  await new Promise((resolve) => setTimeout(resolve, 300))
+  const listeners = await withAdminClient((client) =>
+    client.query('select count(*)::int as n from pg_stat_activity where application_name = $1 and datname = $2', [LISTEN_APPLICATION_NAME, databaseName])
+  )
+  t.equal(listeners.rows[0].n, 1, 'one LISTEN connection again, none leaked')
   stream.close()
 })
 

@@ -125,14 +125,25 @@ export class FeedListener implements ChangeFeed {
     return this.#lastId
   }
 
-  #listen(): Promise<Listening> {
-    return this.#database.listen(
+  /** A LISTEN session; one lost before it was even handed over counts as a failed attempt. */
+  async #listen(): Promise<Listening> {
+    let session: Listening | undefined
+    let lostEarly: Error | undefined
+    session = await this.#database.listen(
       FEED_CHANNEL,
       (payload) => {
         if (Number(payload) > this.#lastId) this.#catchUp()
       },
-      (error) => this.#lost(error)
+      (error) => {
+        if (session === undefined) lostEarly = error
+        else if (session === this.#listening) this.#lost(error)
+      }
     )
+    if (lostEarly) {
+      await session.close()
+      throw lostEarly
+    }
+    return session
   }
 
   /** Reads and delivers everything after the last id; one at a time, re-run while notifications arrive. */
@@ -189,11 +200,13 @@ export class FeedListener implements ChangeFeed {
   }
 
   #lost(error: Error): void {
-    if (this.#closed || this.#reconnecting) return
-    this.#log.warn({ err: error, lastEventId: this.#lastId }, 'the change feed LISTEN connection was lost; reconnecting')
+    if (this.#closed) return
     const broken = this.#listening
     this.#listening = undefined
     void broken?.close()
+    // A session lost while reconnecting (during its catch-up): the running loop sees it and goes on.
+    if (this.#reconnecting) return
+    this.#log.warn({ err: error, lastEventId: this.#lastId }, 'the change feed LISTEN connection was lost; reconnecting')
     this.#reconnecting = this.#reconnect().finally(() => {
       this.#reconnecting = undefined
     })
@@ -204,11 +217,12 @@ export class FeedListener implements ChangeFeed {
     for (let attempt = 0; !this.#closed; attempt++) {
       await sleep(reconnectDelayMs(attempt), undefined, { signal: this.#closing.signal }).catch(() => undefined)
       if (this.#closed) return
+      let listening: Listening
       try {
         // Through the pool first: a rotated password is re-read there (RotatingPool), and the
         // LISTEN connection then opens with the new one.
         await this.#database.ping(PING_TIMEOUT_MS)
-        const listening = await this.#listen()
+        listening = await this.#listen()
         if (this.#closed) {
           await listening.close()
           return
@@ -220,6 +234,8 @@ export class FeedListener implements ChangeFeed {
       }
       // LISTEN is back before the table is read: whatever commits from here is notified.
       await this.#catchUp()
+      // Lost again meanwhile (#lost left it to this loop).
+      if (this.#listening !== listening) continue
       this.#log.info({ lastEventId: this.#lastId, downMs: Math.round(performance.now() - lostAt) }, 'the change feed is listening again')
       for (const listener of this.#reconnectListeners) {
         try {
