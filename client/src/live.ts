@@ -22,8 +22,12 @@ type Status = 'connecting' | 'live' | 'reconnecting'
 
 const STATUS_TEXT: Record<Status, string> = { connecting: 'Connecting…', live: 'Live', reconnecting: 'Reconnecting…' }
 
-/** Changes that arrive together (a SpaceX sync sends one event per launch) become one refetch… */
+/**
+ * Changes that arrive together (a SpaceX sync sends one event per launch) become one refetch, 100
+ * to 300 ms after the first: spread at random, so every open dashboard does not ask at once…
+ */
 const BATCH_MS = 100
+const BATCH_SPREAD_MS = 200
 /** …and a busy feed refetches at most once a second, whatever its rate. */
 const MIN_REFRESH_INTERVAL_MS = 1000
 /** Announcements wait a little: for the refetch to draw, and for this tab's own writes to answer. */
@@ -45,7 +49,8 @@ export function onLiveChange(signal: AbortSignal, refetch: () => void): void {
 
 function changed(): void {
   if (refreshTimer !== undefined) return
-  refreshTimer = setTimeout(refresh, Math.max(BATCH_MS, lastRefresh + MIN_REFRESH_INTERVAL_MS - performance.now()))
+  const batch = BATCH_MS + Math.random() * BATCH_SPREAD_MS
+  refreshTimer = setTimeout(refresh, Math.max(batch, lastRefresh + MIN_REFRESH_INTERVAL_MS - performance.now()))
 }
 
 function refresh(): void {
