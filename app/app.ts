@@ -20,6 +20,7 @@ import auditRoutes from './audit/audit-routes.js'
 import securityHeaders from './security/security-headers-plugin.js'
 import rateLimits from './security/rate-limit-plugin.js'
 import writesPlugin from './writes/writes-plugin.js'
+import readCachePlugin from './cache/cache-plugin.js'
 import { requestId } from './logger.js'
 import { validatorCompiler } from './validation.js'
 
@@ -128,6 +129,8 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   })
   await app.register(writesPlugin)
   await app.register(authPlugin, { authRequired: config.AUTH_REQUIRED })
+  // After authentication and the limits: a cached answer still passes them.
+  await app.register(readCachePlugin, { enabled: config.READ_CACHE === 'on', maxBytes: config.READ_CACHE_MAX_BYTES })
   await app.register(healthRoutes)
   await app.register(planetsRoutes, { prefix: '/v1' })
   await app.register(launchesRoutes, { prefix: '/v1' })
