@@ -92,5 +92,5 @@ t.test('q is served by the trigram index on PostgreSQL', { skip: !process.env.TE
       where mission ilike '%falcon h%' or rocket ilike '%falcon h%' or launch_customers_text(customers) ilike '%falcon h%'`.execute(db)
     return rows.map((row) => row['QUERY PLAN']).join('\n')
   })
-  t.match(plan, /launches_search_trgm_idx/, plan)
+  t.match(plan, /launches_(mission|rocket|customers)_trgm_idx/, plan)
 })
