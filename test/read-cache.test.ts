@@ -109,6 +109,16 @@ t.test('answers are cached by normalised query, and this instance’s writes cle
   t.equal(app.readCache.size, before)
 })
 
+t.test('answers that depend on credentials are never cached', async (t) => {
+  const { app, operator } = await buildTestApp(t)
+  for (const url of ['/v1/tokens', '/v1/session']) {
+    const response = await app.inject({ method: 'GET', url, headers: operator.headers })
+    t.equal(response.statusCode, 200, url)
+    t.equal(response.headers.etag, undefined, `${url}: no ETag, no cache entry`)
+  }
+  t.equal(app.readCache.size, 0)
+})
+
 t.test('READ_CACHE=off answers with identical bodies and headers', async (t) => {
   const { app: cached, database, operator } = await buildTestApp(t)
   const { app: uncached } = await buildTestApp(t, { database, env: { READ_CACHE: 'off' } })
