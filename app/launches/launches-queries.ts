@@ -22,7 +22,7 @@ function outcomeOf(eb: ExpressionBuilder<Database, 'launches'>, today: Today) {
     .end()
 }
 
-export function escapeLike(text: string): string {
+function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`)
 }
 
@@ -46,9 +46,9 @@ class Slot {
 const slot = <T>(name: keyof ListValues) => sql.val(new Slot(name) as unknown as T)
 
 /**
- * The text search: the ILIKE arms match the trigram index of the launches table (migration
- * 2026_11_30_120000), so PostgreSQL can combine them in one bitmap scan; the destination arm
- * looks planets up first, by the target_planet_id index.
+ * The text search: the ILIKE arms match the trigram indexes of the launches table (migration
+ * 2026_11_30_140000, which also defines launch_customers_text), so PostgreSQL combines them in one
+ * bitmap scan; the destination arm looks the planets up first and probes target_planet_id.
  */
 function matchesText(eb: Launches, pattern: Expression<string>) {
   return eb.or([
@@ -174,7 +174,15 @@ export async function listLaunches(db: Kysely<Database>, query: ListLaunchesQuer
   const generation = counts.generation
   const countKey = JSON.stringify([filters.source, filters.outcome, filters.upcoming, filters.q])
   const storedTotal = counts.count(countKey)
-  const shape = [filters.source ? 's' : '', filters.outcome ? 'o' : '', filters.upcoming ?? '', filters.q ? 'q' : '', order, after === undefined ? '' : 'a', storedTotal === undefined ? 'c' : ''].join('|')
+  const shape = [
+    filters.source ? 'source' : '',
+    filters.outcome ? 'outcome' : '',
+    filters.upcoming ?? '',
+    filters.q ? 'q' : '',
+    order,
+    after === undefined ? 'offset' : 'after',
+    storedTotal === undefined ? 'count' : ''
+  ].join('|')
   const compiled = compiledOnce(shape, () => {
     // The page's flight numbers first, from the launches table (an index scan), then the columns,
     // joins and subqueries for those rows alone: rows skipped by a deep OFFSET cost an index entry each.
@@ -194,6 +202,7 @@ export async function listLaunches(db: Kysely<Database>, query: ListLaunchesQuer
       .selectFrom('launches')
       .where((eb) => matchesFilters(eb, filters))
       .select(sql<number>`count(*)::int`.as('total'))
+    // `order` is 'asc' or 'desc' (the query schema's enum).
     return sql`select counted.total, page.* from (${countQuery}) as counted left join lateral (${pageQuery}) as page on true order by page.flight_number ${sql.raw(order)}`.compile(db)
   })
   const values: ListValues = {
