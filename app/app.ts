@@ -22,6 +22,7 @@ import rateLimits from './security/rate-limit-plugin.js'
 import writesPlugin from './writes/writes-plugin.js'
 import eventsPlugin from './events/events-plugin.js'
 import eventsRoutes from './events/events-routes.js'
+import readCachePlugin from './cache/cache-plugin.js'
 import { requestId } from './logger.js'
 import { validatorCompiler } from './validation.js'
 
@@ -136,6 +137,8 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   await app.register(writesPlugin)
   await app.register(eventsPlugin)
   await app.register(authPlugin, { authRequired: config.AUTH_REQUIRED })
+  // After authentication and the limits: a cached answer still passes them.
+  await app.register(readCachePlugin, { enabled: config.READ_CACHE === 'on', maxBytes: config.READ_CACHE_MAX_BYTES })
   await app.register(healthRoutes)
   await app.register(planetsRoutes, { prefix: '/v1' })
   await app.register(launchesRoutes, { prefix: '/v1' })

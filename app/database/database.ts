@@ -198,8 +198,17 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite')
   const inMemory = dataDir.startsWith('memory://')
   if (!inMemory) await mkdir(dataDir, { recursive: true })
-  const pglite = await PGlite.create(dataDir)
+  const pglite = await PGlite.create(dataDir, { extensions: await pgliteExtensions() })
   return wrapPglite(pglite, inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite in ${dataDir}`)
+}
+
+/**
+ * The extensions every PGlite must load when it is created, for the migrations' CREATE EXTENSION
+ * and for the data they index (pg_trgm: the launch search). Pass them to every PGlite.create.
+ */
+export async function pgliteExtensions() {
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm')
+  return { pg_trgm }
 }
 
 export function wrapPglite(pglite: PGlite, description: string): DatabaseHandle {
