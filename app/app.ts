@@ -20,6 +20,9 @@ import auditRoutes from './audit/audit-routes.js'
 import securityHeaders from './security/security-headers-plugin.js'
 import rateLimits from './security/rate-limit-plugin.js'
 import writesPlugin from './writes/writes-plugin.js'
+import eventsPlugin from './events/events-plugin.js'
+import eventsRoutes from './events/events-routes.js'
+import readCachePlugin from './cache/cache-plugin.js'
 import { requestId } from './logger.js'
 import { validatorCompiler } from './validation.js'
 
@@ -46,6 +49,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** First step of a graceful shutdown (server.ts): keep serving, but close every connection after its answer. */
     startDraining(): void
+    /** Runs `listener` once when draining starts (or at close): long-lived streams end then. */
+    onDraining(listener: () => void): void
     /** Every route as registered, schema included: the API's shape for tools (the fuzz tests walk it). */
     routeCatalog(): readonly RouteOptions[]
   }
@@ -93,12 +98,15 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   // While shutting down, answers close their keep-alive connection: clients open the next one
   // to another instance, and no idle socket holds the server open until the keep-alive timeout.
   let draining = false
-  app.decorate('startDraining', () => {
+  const drainingListeners: Array<() => void> = []
+  const startDraining = () => {
+    if (draining) return
     draining = true
-  })
-  app.addHook('preClose', async () => {
-    draining = true
-  })
+    for (const listener of drainingListeners) listener()
+  }
+  app.decorate('startDraining', startDraining)
+  app.decorate('onDraining', (listener: () => void) => void drainingListeners.push(listener))
+  app.addHook('preClose', async () => startDraining())
   app.addHook('onSend', async (_request, reply) => {
     if (draining) reply.header('connection', 'close')
   })
@@ -127,7 +135,10 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
     operatorWritesPerMinute: config.RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE
   })
   await app.register(writesPlugin)
+  await app.register(eventsPlugin)
   await app.register(authPlugin, { authRequired: config.AUTH_REQUIRED })
+  // After authentication and the limits: a cached answer still passes them.
+  await app.register(readCachePlugin, { enabled: config.READ_CACHE === 'on', maxBytes: config.READ_CACHE_MAX_BYTES })
   await app.register(healthRoutes)
   await app.register(planetsRoutes, { prefix: '/v1' })
   await app.register(launchesRoutes, { prefix: '/v1' })
@@ -138,6 +149,11 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   await app.register(tokensRoutes, { prefix: '/v1' })
   await app.register(operatorsRoutes, { prefix: '/v1' })
   await app.register(auditRoutes, { prefix: '/v1' })
+  await app.register(eventsRoutes, {
+    prefix: '/v1',
+    maxStreams: config.EVENTS_MAX_STREAMS,
+    heartbeatMs: config.EVENTS_HEARTBEAT_SECONDS * 1000
+  })
   await app.register(spacexSyncPlugin, {
     apiUrl: config.SPACEX_API_URL,
     timeoutMs: config.SPACEX_TIMEOUT_MS,

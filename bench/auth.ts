@@ -13,7 +13,7 @@ import { createApiToken } from '../app/auth/credentials.js'
 import { loadConfig } from '../app/config/config.js'
 import { withDatabase } from '../app/database/database.js'
 import { insertOperator } from '../app/operators/operators-queries.js'
-import { hashPassword } from '../app/operators/passwords.js'
+import { CURRENT_HASH_PARAMETERS, hashPassword } from '../app/operators/passwords.js'
 import { prepareDatabase } from '../app/prepare-database.js'
 import { freePort } from '../test/support/free-port.js'
 
@@ -139,7 +139,7 @@ try {
       bearer.push(await writeLatency(withAuth.baseUrl, { authorization: `Bearer ${token}` }))
     }
 
-    console.log(`\nargon2id hash (m=19 MiB, t=3, p=1): median ${round(quantile(hashTimes, 0.5))} ms, max ${round(Math.max(...hashTimes))} ms (20 hashes)`)
+    console.log(`\nargon2id hash (${CURRENT_HASH_PARAMETERS}): median ${round(quantile(hashTimes, 0.5))} ms, max ${round(Math.max(...hashTimes))} ms (20 hashes)`)
     console.log(
       `POST /v1/session, ${SIGN_IN_ROUNDS} rounds of ${SIGN_IN_CONCURRENCY} concurrent: p50 ${round(quantile(signInTimes, 0.5))} ms, p99 ${round(quantile(signInTimes, 0.99))} ms`
     )

@@ -1,13 +1,23 @@
-// `npm run bench`: start-up time and GET /v1/launches?limit=50 throughput of the compiled
-// service (dist/, so run `npm run build` first), measured side by side on PostgreSQL and on
-// embedded PGlite in one run. Loopback only. BENCH_DATABASE_URL picks the PostgreSQL server
-// (default postgres://postgres@127.0.0.1:5432/postgres); a scratch database is created and dropped.
+// `npm run bench`: the service against the anchor (bench/anchor.ts, the thinnest Fastify 5 + pg
+// server) in one run, at production settings (NODE_ENV=production, the default log level), on the
+// compiled service (dist/: the script builds first) and a real PostgreSQL (BENCH_DATABASE_URL,
+// default postgres://postgres@127.0.0.1:5432/postgres; a scratch database is created and dropped).
+// Prints one table: list pages, planets, keyset pages of 1,000,000 launches, writes, start-up; the
+// service with READ_CACHE=off beside the cached one. Loopback only; measurements alternate
+// (anchor, cached, uncached, again) since absolute figures vary from run to run on a shared machine.
+// BENCH_DURATION_S sets the seconds per measurement (default 5).
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
 import pg from 'pg'
+import { pino } from 'pino'
+import { createApiToken } from '../app/auth/credentials.js'
+import { loadConfig } from '../app/config/config.js'
+import { withDatabase } from '../app/database/database.js'
+import { insertOperator } from '../app/operators/operators-queries.js'
+import { prepareDatabase } from '../app/prepare-database.js'
 import { freePort } from '../test/support/free-port.js'
 
 // `npm run bench -- --soak`: the soak (bench/soak.ts) instead of this benchmark.
@@ -19,97 +29,250 @@ if (process.argv.includes('--soak')) {
 const root = path.resolve(import.meta.dirname, '..')
 const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const SCRATCH = 'mission_control_bench'
-const LAUNCHES = 1000
-const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
+const LAUNCHES = 10_000
+const DEEP_LAUNCHES = 1_000_000
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5)
 const CONNECTIONS = 100
+const ROUNDS = 2
+const LIST = '/v1/launches?limit=50&page=3'
 
-async function admin(sqlText: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl })
+async function admin<Row extends pg.QueryResultRow = pg.QueryResultRow>(sqlText: string, url = adminUrl): Promise<Row[]> {
+  const client = new pg.Client({ connectionString: url })
   await client.connect()
   try {
-    await client.query(sqlText)
+    return (await client.query<Row>(sqlText)).rows
   } finally {
     await client.end()
   }
 }
 
-function scratchUrl(): string {
-  const url = new URL(adminUrl)
-  url.pathname = `/${SCRATCH}`
-  return url.toString()
-}
+const scratchUrl = Object.assign(new URL(adminUrl), { pathname: `/${SCRATCH}` }).toString()
 
-interface Measurement {
-  database: string
+interface Server {
+  baseUrl: string
   startToHealthyMs: number
-  requestsPerSecond: number
-  latencyP50Ms: number
-  latencyP99Ms: number
-  errors: number
+  stop(): Promise<void>
 }
 
-async function measure(database: string, env: Record<string, string>): Promise<Measurement> {
+/** Starts a process and waits for `readyPath` to answer 200; measures start → healthy. */
+async function start(script: string, env: Record<string, string>, readyPath: string): Promise<Server> {
   const port = await freePort()
   const baseUrl = `http://127.0.0.1:${port}`
   const started = performance.now()
-  const child = spawn(process.execPath, ['dist/app/server.js'], {
+  const child = spawn(process.execPath, [...(script.endsWith('.ts') ? ['--import=tsx'] : []), script], {
     cwd: root,
-    // The read path alone: seeding writes anonymously, and no per-IP limit on one loopback client.
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', SPACEX_SYNC_ON_START: 'false', AUTH_REQUIRED: 'false', RATE_LIMIT_IP_READS_PER_MINUTE: '0', RATE_LIMIT_IP_WRITES_PER_MINUTE: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'ignore', 'inherit']
   })
   const exited = new Promise((resolve) => child.once('exit', resolve))
-  try {
-    let healthyAt = 0
-    while (!healthyAt) {
-      if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`)
-      const status = await fetch(`${baseUrl}/health`).then((r) => r.status, () => 0)
-      if (status === 200) healthyAt = performance.now()
-      else await new Promise((resolve) => setTimeout(resolve, 20))
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`)
+    if ((await fetch(`${baseUrl}${readyPath}`).then((r) => r.status, () => 0)) === 200) break
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  const startToHealthyMs = Math.round(performance.now() - started)
+  return {
+    baseUrl,
+    startToHealthyMs,
+    stop: async () => {
+      child.kill('SIGTERM')
+      await exited
     }
-    const startToHealthyMs = healthyAt - started
-
-    const launchDate = `${new Date().getUTCFullYear() + 1}-01-01`
-    for (let i = 0; i < LAUNCHES; i += 50) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, j) =>
-          fetch(`${baseUrl}/v1/launches`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ mission: `Bench ${i + j}`, rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate })
-          })
-        )
-      )
-    }
-    const result = await autocannon({ url: `${baseUrl}/v1/launches?limit=50&page=3`, connections: CONNECTIONS, duration: DURATION_S })
-    return {
-      database,
-      startToHealthyMs: Math.round(startToHealthyMs),
-      requestsPerSecond: Math.round(result.requests.average),
-      latencyP50Ms: result.latency.p50,
-      latencyP99Ms: result.latency.p99,
-      errors: result.errors + result.non2xx
-    }
-  } finally {
-    child.kill('SIGTERM')
-    await exited
   }
 }
+
+/** The service at production settings; the per-IP limits are off, since one loopback client would only measure them. */
+function startService(env: Record<string, string>): Promise<Server> {
+  return start(
+    'dist/app/server.js',
+    {
+      NODE_ENV: 'production',
+      DATABASE_URL: scratchUrl,
+      SPACEX_SYNC_ON_START: 'false',
+      RATE_LIMIT_IP_READS_PER_MINUTE: '0',
+      RATE_LIMIT_IP_WRITES_PER_MINUTE: '0',
+      RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE: '0',
+      ...env
+    },
+    '/health'
+  )
+}
+
+interface Load {
+  rps: number
+  /** Mean latency, ms (with decimals: single-client page latencies are around a millisecond). */
+  mean: number
+  p50: number
+  p99: number
+  errors: number
+}
+
+async function load(url: string, options: Partial<autocannon.Options> = {}): Promise<Load> {
+  const result = await autocannon({ url, connections: CONNECTIONS, duration: DURATION_S, ...options })
+  return {
+    rps: Math.round(result.requests.average),
+    mean: result.latency.mean,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts + result.non2xx
+  }
+}
+
+/** The mean of the alternating rounds. */
+function mean(runs: Load[]): Load {
+  const average = (key: keyof Load) => runs.reduce((sum, run) => sum + run[key], 0) / runs.length
+  return { rps: Math.round(average('rps')), mean: average('mean'), p50: average('p50'), p99: average('p99'), errors: runs.reduce((sum, run) => sum + run.errors, 0) }
+}
+
+/** Launches scheduled here, one statement: flight numbers from the identity, destinations spread over the catalogue. */
+async function addLaunches(count: number): Promise<void> {
+  await admin(
+    `insert into launches (mission, rocket, launch_date, target_planet_id, status, source)
+     select 'Bench mission ' || i, 'Explorer IS' || (i % 5), now() + (i % 3650) * interval '1 day',
+            (select id from planets order by id offset (i % 8) limit 1), 'upcoming', 'mission_control'
+     from generate_series(1, ${count}) as i`,
+    scratchUrl
+  )
+  // As autovacuum leaves a settled table: statistics, and the visibility map index-only scans use.
+  await admin('vacuum analyze launches', scratchUrl)
+}
+
+const log = pino({ level: 'silent' })
+const fixed = (value: number, digits = 1) => value.toFixed(digits)
+const rows: string[] = []
+const row = (...cells: Array<string | number>) => rows.push(`| ${cells.join(' | ')} |`)
 
 await admin(`drop database if exists ${SCRATCH} with (force)`)
 await admin(`create database ${SCRATCH}`)
 const dataDir = await mkdtemp(path.join(tmpdir(), 'mission-control-bench-'))
 try {
-  const results = [await measure('PostgreSQL', { DATABASE_URL: scratchUrl() }), await measure('PGlite', { DATA_DIR: dataDir })]
-  console.log(`\nGET /v1/launches?limit=50 — autocannon, ${CONNECTIONS} connections, ${DURATION_S} s, ${LAUNCHES} launches stored\n`)
-  console.log('| database | start → healthy (ms) | requests/s | p50 (ms) | p99 (ms) | errors |')
-  console.log('| --- | ---: | ---: | ---: | ---: | ---: |')
-  for (const r of results) {
-    console.log(`| ${r.database} | ${r.startToHealthyMs} | ${r.requestsPerSecond} | ${r.latencyP50Ms} | ${r.latencyP99Ms} | ${r.errors} |`)
+  const token = await withDatabase(loadConfig({ DATABASE_URL: scratchUrl }), log, async (database) => {
+    await prepareDatabase(database.db, log)
+    const operator = await insertOperator(database.db, { email: 'bench@example.com', name: 'Bench', role: 'operator', passwordHash: null })
+    return (await createApiToken(database.db, operator.id, { name: 'bench', expiresInDays: 1 })).token
+  })
+  await addLaunches(LAUNCHES)
+  process.stderr.write(`${LAUNCHES} launches stored; measuring ${DURATION_S} s per run…\n`)
+
+  // 1. Reads at 100 connections: the anchor, the cached service, the service with READ_CACHE=off.
+  const anchor = await start('bench/anchor.ts', { DATABASE_URL: scratchUrl }, '/hello')
+  const cached = await startService({})
+  const uncached = await startService({ READ_CACHE: 'off' })
+  const startPostgresMs = cached.startToHealthyMs
+  const runs = { anchorList: [] as Load[], cachedList: [] as Load[], uncachedList: [] as Load[], hello: [] as Load[], cachedPlanets: [] as Load[], uncachedPlanets: [] as Load[] }
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      runs.anchorList.push(await load(`${anchor.baseUrl}${LIST}`))
+      runs.cachedList.push(await load(`${cached.baseUrl}${LIST}`))
+      runs.uncachedList.push(await load(`${uncached.baseUrl}${LIST}`))
+      runs.hello.push(await load(`${anchor.baseUrl}/hello`))
+      runs.cachedPlanets.push(await load(`${cached.baseUrl}/v1/planets`))
+      runs.uncachedPlanets.push(await load(`${uncached.baseUrl}/v1/planets`))
+    }
+  } finally {
+    await Promise.all([anchor.stop(), uncached.stop()])
   }
-  const [postgres, pglite] = results as [Measurement, Measurement]
-  console.log(`\nPostgreSQL / PGlite throughput ratio: ${(postgres.requestsPerSecond / pglite.requestsPerSecond).toFixed(2)}`)
+  const [anchorList, cachedList, uncachedList] = [mean(runs.anchorList), mean(runs.cachedList), mean(runs.uncachedList)]
+  const [hello, cachedPlanets, uncachedPlanets] = [mean(runs.hello), mean(runs.cachedPlanets), mean(runs.uncachedPlanets)]
+  const failed = [anchorList, cachedList, uncachedList, hello, cachedPlanets, uncachedPlanets].reduce((sum, run) => sum + run.errors, 0)
+  if (failed > 0) process.stderr.write(`warning: ${failed} read requests failed (errors, timeouts or non-2xx answers)\n`)
+  row(
+    `GET ${LIST} (${LAUNCHES.toLocaleString('en')} launches), req/s · p99 ms`,
+    `${cachedList.rps} · ${cachedList.p99}`,
+    `${uncachedList.rps} · ${uncachedList.p99}`,
+    `${anchorList.rps} · ${anchorList.p99}`,
+    `${fixed(cachedList.rps / anchorList.rps, 2)}× (off: ${fixed(uncachedList.rps / anchorList.rps, 2)}×)`,
+    '≥ 3×, p99 ≤ anchor'
+  )
+  row(
+    'GET /v1/planets vs the anchor’s hello world, req/s · p99 ms',
+    `${cachedPlanets.rps} · ${cachedPlanets.p99}`,
+    `${uncachedPlanets.rps} · ${uncachedPlanets.p99}`,
+    `${hello.rps} · ${hello.p99}`,
+    `${fixed(cachedPlanets.rps / hello.rps, 2)}× (off: ${fixed(uncachedPlanets.rps / hello.rps, 2)}×)`,
+    '≥ 0.5×'
+  )
+
+  // 2. Writes at 100 connections, as one operator with an API token; every flight number must be new.
+  const flightNumbers: number[] = []
+  let statuses = ''
+  const launchDate = `${new Date().getUTCFullYear() + 1}-01-01`
+  try {
+    const writes = await load(`${cached.baseUrl}/v1/launches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ mission: 'Bench write', rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate }),
+      requests: [
+        {
+          onResponse: (status: number, body: string) => {
+            if (status === 201) flightNumbers.push(JSON.parse(body).flightNumber)
+            else if (!statuses.includes(String(status))) statuses += ` ${status}`
+          }
+        }
+      ]
+    })
+    const duplicates = flightNumbers.length - new Set(flightNumbers).size
+    // Launches stored per second: refused requests (503 while writes queue past the pool-wait limit) do not count.
+    row(
+      'POST /v1/launches (API token), launches stored/s · p99 ms',
+      `${Math.round(flightNumbers.length / DURATION_S)} · ${writes.p99}`,
+      '',
+      '',
+      `${duplicates} duplicate flight numbers in ${flightNumbers.length} launches${writes.errors ? `; ${writes.errors} refused (${statuses.trim()})` : ''}`,
+      '≥ 1,000/s, 0 duplicates'
+    )
+  } finally {
+    await cached.stop()
+  }
+
+  // 3. Keyset pages of a million launches: the last page by `after` against the first, one client
+  //    at a time, READ_CACHE=off (a cached page would measure the cache); a deep offset page beside.
+  const loadStarted = performance.now()
+  const [stored] = await admin<{ count: number }>('select count(*)::int as count from launches', scratchUrl)
+  await addLaunches(DEEP_LAUNCHES - stored!.count)
+  process.stderr.write(`${DEEP_LAUNCHES} launches stored in ${Math.round((performance.now() - loadStarted) / 1000)} s\n`)
+  const deep = await startService({ READ_CACHE: 'off' })
+  try {
+    const last = (await (await fetch(`${deep.baseUrl}/v1/launches?limit=1&order=desc`)).json()) as Array<{ flightNumber: number }>
+    const lastPageAfter = last[0]!.flightNumber - 50
+    const one = { connections: 1, duration: Math.max(2, Math.round(DURATION_S / 2)) }
+    const first = await load(`${deep.baseUrl}/v1/launches?limit=50`, one)
+    const keyset = await load(`${deep.baseUrl}/v1/launches?limit=50&after=${lastPageAfter}`, one)
+    const offset = await load(`${deep.baseUrl}/v1/launches?limit=50&page=${DEEP_LAUNCHES / 50}`, one)
+    const latency = (run: Load) => (run.errors ? `${run.errors} errors` : `${fixed(run.mean, 2)} · ${run.p99}`)
+    row(
+      `last page of ${DEEP_LAUNCHES.toLocaleString('en')} launches by after= vs the first page, mean · p99 ms (1 client)`,
+      '',
+      `first ${latency(first)}; last ${latency(keyset)}`,
+      '',
+      `${fixed(keyset.mean / first.mean, 2)}× (the last page by page=: ${latency(offset)} ms, ${fixed(offset.mean / first.mean, 1)}×)`,
+      '≤ 1.5×'
+    )
+  } finally {
+    await deep.stop()
+  }
+
+  // 4. Start → /health 200: PostgreSQL with the schema current (the cached service above), embedded
+  //    PGlite the first time (initdb and every migration) and again on the existing data directory.
+  const embedded = { SPACEX_SYNC_ON_START: 'false', DATA_DIR: dataDir }
+  const firstEmbedded = await start('dist/app/server.js', embedded, '/health')
+  await firstEmbedded.stop()
+  const againEmbedded = await start('dist/app/server.js', embedded, '/health')
+  await againEmbedded.stop()
+  row(
+    'start → /health 200, ms: PostgreSQL (schema current) · embedded, existing data · embedded, first start',
+    `${startPostgresMs} · ${againEmbedded.startToHealthyMs} · ${firstEmbedded.startToHealthyMs}`,
+    '',
+    '',
+    '',
+    '≤ 1,000 · ≤ 3,000 · ≤ 5,000'
+  )
 } finally {
   await rm(dataDir, { recursive: true, force: true })
   await admin(`drop database if exists ${SCRATCH} with (force)`)
 }
+
+console.log(`\nnpm run bench — autocannon, ${CONNECTIONS} connections unless said, ${DURATION_S} s per run, ${ROUNDS} alternating rounds for reads (means)\n`)
+console.log('| measure | service | service, READ_CACHE=off | anchor | ratio / result | target |')
+console.log('| --- | ---: | ---: | ---: | --- | --- |')
+for (const line of rows) console.log(line)

@@ -222,6 +222,8 @@ t.test('every route, fuzzed: no 5xx, every 4xx in the error shape, rejected writ
   const routes = app
     .routeCatalog()
     .filter((route) => route.schema !== undefined)
+    // An event stream never ends, so inject never returns: test/events.test.ts reads it over a socket.
+    .filter((route) => !JSON.stringify(route.schema?.response ?? {}).includes('"text/event-stream"'))
     .flatMap((route) => ([] as HTTPMethods[]).concat(route.method).filter((method) => method !== 'HEAD').map((method) => ({ route, method })))
   t.ok(routes.length >= 7, `${routes.length} routes with schemas: ${routes.map(({ method, route }) => `${method} ${route.url}`).join(', ')}`)
 

@@ -11,7 +11,7 @@ import pg from 'pg'
 import { buildApp } from '../app/app.js'
 import { createApiToken } from '../app/auth/credentials.js'
 import { loadConfig, type Config } from '../app/config/config.js'
-import { openDatabase, wrapPglite, type DatabaseHandle } from '../app/database/database.js'
+import { openDatabase, pgliteExtensions, wrapPglite, type DatabaseHandle } from '../app/database/database.js'
 import { checkResponsesAgainstDocument } from './support/openapi-contract.js'
 import type { Database, OperatorRole } from '../app/database/schema.js'
 import { loggerOptions } from '../app/logger.js'
@@ -71,7 +71,7 @@ export async function openTestDatabase(t: Teardown): Promise<{ database: Databas
   if (!process.env.TEST_DATABASE_URL) {
     const { PGlite } = await import('@electric-sql/pglite')
     const template = new Blob([await readFile(PGLITE_TEMPLATE)])
-    const database = wrapPglite(await PGlite.create({ loadDataDir: template }), 'test PGlite')
+    const database = wrapPglite(await PGlite.create({ loadDataDir: template, extensions: await pgliteExtensions() }), 'test PGlite')
     // A PGlite that never ran a query leaves a wasm timer behind after close() and the test
     // process never exits; one query clears it.
     await database.ping(5000)

@@ -98,7 +98,7 @@ t.test('a stale secret: reads back off, /health logs why, and the service recove
   const { database, reads } = await openOnSecret(t, 'rotate_stale')
   // Migrated: buildTestApp adds an operator to act as.
   await prepareDatabase(database.db, silentLog)
-  const { app, logs } = await buildTestApp(t, { database })
+  const { app, logs, operator } = await buildTestApp(t, { database })
   t.equal((await app.inject('/health')).statusCode, 200)
 
   await rotatePassword('rotate_stale', 'rotate_stale-password-2')
@@ -133,6 +133,13 @@ t.test('a stale secret: reads back off, /health logs why, and the service recove
   }
   t.equal(health.statusCode, 200, `healthy again ${Date.now() - updatedAt} ms after the secret changed`)
   t.notOk(health.json().reason)
+
+  // The change feed's LISTEN connection (outside the pool) was cut too, and logs in with the new password.
+  const delivered = new Promise<{ type: string }>((resolve) => app.changeFeed.subscribe(resolve))
+  const launch = { mission: 'After rotation', rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate: `${new Date().getUTCFullYear() + 1}-05-05` }
+  t.equal((await app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: operator.headers })).statusCode, 201)
+  t.match(await Promise.race([delivered, sleep(15_000).then(() => ({ type: 'nothing within 15 s' }))]), { type: 'launch' }, 'the change feed listens again')
+  t.ok(logs.lines.some((line) => line.msg === 'the change feed is listening again'))
 })
 
 t.test('the secret is also re-read on DATABASE_SECRET_REFRESH_SECONDS, before any rejection', async (t) => {

@@ -209,3 +209,29 @@ t.test('db:migrate logs in with DATABASE_MIGRATION_SECRET_ID when set: the schem
   )
   t.same(rows, [{ owner: 'as_owner_owner' }], 'tables belong to the migration role')
 })
+
+t.test('the operator CLI works with credentials from Secrets Manager, as on an instance', async (t) => {
+  await cluster.createDatabase('mission_control_cli', 'mc_cli', 'cli-password-3e7f')
+  secretsManager.putSecret('cli/db', { host: cluster.host, port: cluster.port, dbname: 'mission_control_cli', username: 'mc_cli', password: 'cli-password-3e7f' })
+  const env = { ...awsEnv, DATABASE_SECRET_ID: 'cli/db', DATABASE_SSL_CA_FILE: cluster.ca.caFile }
+  const run = (entry: string, args: string[], stdin = '') =>
+    new Promise<{ code: number | null; output: string }>((resolve) => {
+      const child = spawn(process.execPath, ['--import=tsx', entry, ...args], { env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+      let output = ''
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()))
+      child.on('exit', (code) => resolve({ code, output }))
+      child.stdin.end(stdin)
+    })
+  const migrated = await run(migrateEntry, [])
+  t.equal(migrated.code, 0, migrated.output)
+  const operatorCli = path.resolve(import.meta.dirname, '../app/operators/operator-cli.ts')
+  const created = await run(operatorCli, ['create', '--email', 'ada@example.com', '--name', 'Ada Lovelace', '--role', 'admin'], 'analytical engine 1843\n')
+  t.equal(created.code, 0, created.output)
+  t.notMatch(created.output, /cli-password|analytical engine/, 'no password in the output')
+
+  const database = await openDatabase(testConfig({ DATABASE_SECRET_ID: 'cli/db', DATABASE_SSL_CA_FILE: cluster.ca.caFile }), silentLog)
+  t.teardown(() => database.destroy())
+  const operator = await database.db.selectFrom('operators').select(['email', 'role']).executeTakeFirst()
+  t.same(operator, { email: 'ada@example.com', role: 'admin' })
+})

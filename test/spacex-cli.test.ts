@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import t from 'tap'
-import { openDatabase, wrapPglite } from '../app/database/database.js'
+import { openDatabase, pgliteExtensions, wrapPglite } from '../app/database/database.js'
 import { PGLITE_TEMPLATE, openTestDatabase, silentLog, testConfig } from './helpers.js'
 import { generatedData, startFakeSpacex } from './support/fake-spacex.js'
 
@@ -46,7 +46,7 @@ async function cliDatabase(
   // Starting from the migrated template spares the CLI PGlite's slow first initialisation.
   const { PGlite } = await import('@electric-sql/pglite')
   const template = new Blob([await readFile(PGLITE_TEMPLATE)])
-  const seeded = wrapPglite(await PGlite.create(dataDir, { loadDataDir: template }), 'CLI test PGlite')
+  const seeded = wrapPglite(await PGlite.create(dataDir, { loadDataDir: template, extensions: await pgliteExtensions() }), 'CLI test PGlite')
   // As in openTestDatabase: a PGlite closed before any query leaves a timer and the file never exits.
   await seeded.ping(5000)
   await seeded.destroy()

@@ -16,7 +16,7 @@ function auditRows(db: Kysely<Database>) {
   return db.selectFrom('audit_events').selectAll().orderBy('id').execute()
 }
 function feedRows(db: Kysely<Database>) {
-  return db.selectFrom('change_events').select(['type', 'payload', sql<string>`id::text`.as('id')]).orderBy('id').execute()
+  return db.selectFrom('change_events').select(['type', 'payload', sql<string>`id::text`.as('id')]).orderBy('change_events.id').execute()
 }
 function launchCount(db: Kysely<Database>) {
   return db.selectFrom('launches').select(sql<number>`count(*)::int`.as('n')).executeTakeFirstOrThrow().then((row) => row.n)

@@ -75,10 +75,21 @@ export const ConfigSchema = Type.Object({
   LOAD_SHED_POOL_WAIT_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 1000 }),
   LOAD_SHED_EVENT_LOOP_DELAY_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 0 }),
 
+  // The per-instance cache of public read answers (app/cache/), kept coherent by the change feed;
+  // `off` answers every read from the database (same bodies and ETags), for comparison.
+  READ_CACHE: Type.Union([Type.Literal('on'), Type.Literal('off')], { default: 'on' }),
+  READ_CACHE_MAX_BYTES: Type.Integer({ minimum: 0, maximum: 4_294_967_296, default: 64 * 1024 * 1024 }),
+
   // SIGTERM: keep serving for the drain time (whatever the load balancer still sends), then stop
   // listening and finish requests in flight; exit anyway once the shutdown timeout has passed.
   SHUTDOWN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 60000, default: 2000 }),
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120000, default: 9000 }),
+
+  // Live updates, GET /v1/events (docs/live-updates.md). Streams per instance: past the cap, 503
+  // with Retry-After. The heartbeat keeps idle streams open through the ALB's 60 s idle timeout; it
+  // stays under the server's 30 s connection timeout too (fractions for tests).
+  EVENTS_MAX_STREAMS: Type.Integer({ minimum: 0, maximum: 100_000, default: 1000 }),
+  EVENTS_HEARTBEAT_SECONDS: Type.Number({ exclusiveMinimum: 0, maximum: 25, default: 15 }),
 
   // Operators and security (docs/security.md).
   // false: launches can be scheduled and aborted without credentials, as in the original v1 API

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises'
-import { Kysely, PGliteDialect, PostgresDialect, sql, type PGliteDialectConfig } from 'kysely'
+import type { PGlite } from '@electric-sql/pglite'
+import { Kysely, PGliteDialect, PostgresDialect, sql, type PostgresPool } from 'kysely'
 import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/config.js'
@@ -28,8 +29,23 @@ export interface DatabaseHandle {
   unavailableReason?(): string | undefined
   /** The connection pool's load, on PostgreSQL (PGlite has one in-process connection, no pool). */
   poolUsage?(): PoolUsage
+  /**
+   * LISTENs on `channel` in a session of its own: on PostgreSQL a dedicated connection outside the
+   * pool (which would recycle it), with the pool's current credentials; on PGlite its `listen`.
+   * `onLost` is called once if that session ends without `close()` (the server dropped it).
+   */
+  listen(channel: string, onNotification: (payload: string) => void, onLost: (error: Error) => void): Promise<Listening>
   destroy(): Promise<void>
 }
+
+export interface Listening {
+  /** Rejects when the listening session no longer answers (a connection dead without a FIN). */
+  ping(timeoutMs: number): Promise<void>
+  close(): Promise<void>
+}
+
+/** How the LISTEN connection shows in pg_stat_activity (tests terminate it by this name). */
+export const LISTEN_APPLICATION_NAME = 'mission-control-listen'
 
 export type DatabaseConfig = Pick<
   Config,
@@ -122,7 +138,7 @@ async function openPostgres(url: string, config: DatabaseConfig, log: FastifyBas
   const pgPool = createPostgresPool(poolConfig, config, log)
   const pool = new MonitoredPool(pgPool, () => poolCounts(pgPool))
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
-  return { ...handle(db, 'postgres', describeUrl(url)), poolUsage: () => pool.usage() }
+  return { ...handle(db, 'postgres', describeUrl(url), listenOnPostgres(pool, log)), poolUsage: () => pool.usage() }
 }
 
 /** The production path: credentials from Secrets Manager, verified TLS, survives rotation. */
@@ -162,7 +178,12 @@ async function openWithSecret(
   const pool = new MonitoredPool(rotating, () => rotating.counts())
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) })
   return {
-    ...handle(db, 'postgres', `${server} (credentials from secret "${secretId}", TLS ${config.DATABASE_SSL ?? 'verify-full'})`),
+    ...handle(
+      db,
+      'postgres',
+      `${server} (credentials from secret "${secretId}", TLS ${config.DATABASE_SSL ?? 'verify-full'})`,
+      listenOnPostgres(pool, log)
+    ),
     unavailableReason: () => rotating.unavailableReason(),
     poolUsage: () => pool.usage()
   }
@@ -177,19 +198,75 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite')
   const inMemory = dataDir.startsWith('memory://')
   if (!inMemory) await mkdir(dataDir, { recursive: true })
-  const pglite = await PGlite.create(dataDir)
+  const pglite = await PGlite.create(dataDir, { extensions: await pgliteExtensions() })
   return wrapPglite(pglite, inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite in ${dataDir}`)
 }
 
-export function wrapPglite(pglite: PGliteDialectConfig['pglite'], description: string): DatabaseHandle {
-  return handle(new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) }), 'pglite', description)
+/**
+ * The extensions every PGlite must load when it is created, for the migrations' CREATE EXTENSION
+ * and for the data they index (pg_trgm: the launch search). Pass them to every PGlite.create.
+ */
+export async function pgliteExtensions() {
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm')
+  return { pg_trgm }
 }
 
-function handle(db: Kysely<Database>, kind: DatabaseKind, description: string): DatabaseHandle {
+export function wrapPglite(pglite: PGlite, description: string): DatabaseHandle {
+  // PGlite runs in this process: its listeners are callbacks, and there is no connection to lose.
+  const listen: DatabaseHandle['listen'] = async (channel, onNotification) => {
+    const unlisten = await pglite.listen(channel, onNotification)
+    return { ping: async () => {}, close: () => (pglite.closed ? Promise.resolve() : unlisten()) }
+  }
+  return handle(new Kysely<Database>({ dialect: new PGliteDialect({ pglite }) }), 'pglite', description, listen)
+}
+
+/**
+ * A pg.Client of its own per LISTEN session. The pool's `options` are its connection settings,
+ * and a RotatingPool answers with the current credentials' pool, so a session opened after a
+ * rotation logs in with the new password.
+ */
+function listenOnPostgres(pool: PostgresPool, log: FastifyBaseLogger): DatabaseHandle['listen'] {
+  return async (channel, onNotification, onLost) => {
+    const options = pool.options as pg.ClientConfig
+    // pg-pool keeps the password as a non-enumerable property (out of stack traces): spread drops it.
+    const client = new pg.Client({ ...options, password: options.password, application_name: LISTEN_APPLICATION_NAME, keepAlive: true })
+    let closing = false
+    let lost = false
+    const lose = (error: Error) => {
+      if (closing || lost) return
+      lost = true
+      onLost(error)
+    }
+    client.on('notification', (message) => {
+      if (message.channel === channel) onNotification(message.payload ?? '')
+    })
+    // Without a listener an 'error' (the server terminating the session) would crash the process.
+    client.on('error', (error) => lose(error))
+    client.on('end', () => lose(new Error('the LISTEN connection closed')))
+    try {
+      await client.connect()
+      await client.query(`listen ${client.escapeIdentifier(channel)}`)
+    } catch (error) {
+      closing = true
+      await client.end().catch(() => undefined)
+      throw error
+    }
+    return {
+      ping: (timeoutMs) => withTimeout(client.query('select 1'), timeoutMs).then(() => undefined),
+      close: async () => {
+        closing = true
+        await client.end().catch((error: unknown) => log.debug({ err: error }, 'closing the LISTEN connection failed'))
+      }
+    }
+  }
+}
+
+function handle(db: Kysely<Database>, kind: DatabaseKind, description: string, listen: DatabaseHandle['listen']): DatabaseHandle {
   return {
     db,
     kind,
     description,
+    listen,
     ping: (timeoutMs) => withTimeout(sql`select 1`.execute(db), timeoutMs).then(() => undefined),
     destroy: () => db.destroy()
   }

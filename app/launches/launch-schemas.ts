@@ -1,16 +1,11 @@
 import { Type, type Static } from 'typebox'
-import { NON_BLANK_TEXT_PATTERN, TEXT_PATTERN } from '../validation.js'
+import { NON_BLANK_TEXT_PATTERN, nullable, stringEnum, TEXT_PATTERN } from '../validation.js'
 import { MAX_YEARS_AHEAD } from './launch-date.js'
 
-const OutcomeSchema = Type.Union([
-  Type.Literal('upcoming'),
-  Type.Literal('success'),
-  Type.Literal('failure'),
-  Type.Literal('aborted'),
-  Type.Literal('unknown')
-])
-export type LaunchOutcome = Static<typeof OutcomeSchema>
-const SourceSchema = Type.Union([Type.Literal('mission_control'), Type.Literal('spacex')])
+export const LAUNCH_OUTCOMES = ['upcoming', 'success', 'failure', 'aborted', 'unknown'] as const
+export type LaunchOutcome = (typeof LAUNCH_OUTCOMES)[number]
+const OutcomeSchema = stringEnum(LAUNCH_OUTCOMES)
+const SourceSchema = stringEnum(['mission_control', 'spacex'])
 
 /** Field names follow the original mission control API; outcome, source and abortedAt are additions. */
 export const LaunchSchema = Type.Object(
@@ -19,17 +14,19 @@ export const LaunchSchema = Type.Object(
     mission: Type.String(),
     rocket: Type.String(),
     launchDate: Type.String({ format: 'date-time' }),
-    target: Type.Union([Type.String(), Type.Null()], { description: 'Kepler name of the destination; null for SpaceX launches' }),
+    target: nullable(Type.String({ description: 'Kepler name of the destination; null for SpaceX launches' })),
     customers: Type.Array(Type.String()),
     upcoming: Type.Boolean(),
-    success: Type.Union([Type.Boolean(), Type.Null()], { description: 'null while the outcome is unknown' }),
+    success: nullable(Type.Boolean({ description: 'null while the outcome is unknown' })),
     outcome: OutcomeSchema,
     source: SourceSchema,
-    abortedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
-    scheduledBy: Type.Union([Type.String(), Type.Null()], {
-      description: 'Display name of the operator who scheduled it; null for SpaceX launches and anonymous (AUTH_REQUIRED=false) writes'
-    }),
-    abortedBy: Type.Union([Type.String(), Type.Null()], { description: 'Display name of the operator who aborted it' })
+    abortedAt: nullable(Type.String({ format: 'date-time' })),
+    scheduledBy: nullable(
+      Type.String({
+        description: 'Display name of the operator who scheduled it; null for SpaceX launches and anonymous (AUTH_REQUIRED=false) writes'
+      })
+    ),
+    abortedBy: nullable(Type.String({ description: 'Display name of the operator who aborted it' }))
   },
   { additionalProperties: false }
 )
@@ -48,7 +45,15 @@ export const ListLaunchesQuerySchema = Type.Object(
     q: Type.Optional(
       Type.String({ minLength: 1, maxLength: 100, pattern: TEXT_PATTERN, description: 'Text search over mission, rocket, target and customers' })
     ),
-    order: Type.Union([Type.Literal('asc'), Type.Literal('desc')], { default: 'asc', description: 'By flight number' })
+    after: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 2_147_483_647,
+        description:
+          'Keyset pagination: the launches after this flight number in the chosen order (the `Link: rel="next"` header of a page carries it); with `page` 1 only'
+      })
+    ),
+    order: stringEnum(['asc', 'desc'], { default: 'asc', description: 'By flight number' })
   },
   { additionalProperties: false }
 )

@@ -1,15 +1,19 @@
-import { sql, type ExpressionBuilder, type Kysely } from 'kysely'
-import type { Database, LaunchStatus } from '../database/schema.js'
+import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type Kysely } from 'kysely'
+import type { Database, LaunchSource, LaunchStatus } from '../database/schema.js'
 import type { Launch, LaunchOutcome, LaunchStats, ListLaunchesQuery } from './launch-schemas.js'
 import { startOfTodayUtc } from './launch-date.js'
 
-type LaunchesWithTarget = ExpressionBuilder<Database, 'launches' | 'planets'>
+/** Filters read the launches table alone, so pages and counts can skip the join until the page is known. */
+type Launches = ExpressionBuilder<Database, 'launches'>
+
+/** Today's date as a value, or as a placeholder of a statement compiled once (see compiledOnce). */
+type Today = Date | Expression<Date>
 
 /**
  * A launch still marked upcoming whose day has passed never got an outcome (SpaceX stopped
  * updating its data in 2022), so it is reported as 'unknown' rather than as upcoming forever.
  */
-function outcomeOf(eb: ExpressionBuilder<Database, 'launches'>, today: Date) {
+function outcomeOf(eb: ExpressionBuilder<Database, 'launches'>, today: Today) {
   return eb
     .case()
     .when(eb.and([eb('launches.status', '=', 'upcoming'), eb('launches.launch_date', '<', today)]))
@@ -22,25 +26,54 @@ function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (char) => `\\${char}`)
 }
 
-function matchesFilters(eb: LaunchesWithTarget, filters: Omit<ListLaunchesQuery, 'page' | 'limit' | 'order'>, today: Date) {
+type Filters = Pick<ListLaunchesQuery, 'source' | 'outcome' | 'upcoming' | 'q'>
+
+/** The values of one list statement, by the name of the placeholder each replaces. */
+interface ListValues {
+  today: Date
+  source?: string
+  outcome?: string
+  pattern?: string
+  after?: number
+  limit: number
+  offset: number
+}
+
+/** A placeholder for a value of a statement compiled once per shape; each call supplies the value. */
+class Slot {
+  constructor(readonly name: keyof ListValues) {}
+}
+const slot = <T>(name: keyof ListValues) => sql.val(new Slot(name) as unknown as T)
+
+/**
+ * The text search: the ILIKE arms match the trigram indexes of the launches table (migration
+ * 2026_11_30_140000, which also defines launch_customers_text), so PostgreSQL combines them in one
+ * bitmap scan; the destination arm looks the planets up first and probes target_planet_id.
+ */
+function matchesText(eb: Launches, pattern: Expression<string>) {
+  return eb.or([
+    eb('launches.mission', 'ilike', pattern),
+    eb('launches.rocket', 'ilike', pattern),
+    eb(sql<string>`launch_customers_text(${eb.ref('launches.customers')})`, 'ilike', pattern),
+    eb(
+      'launches.target_planet_id',
+      '=',
+      sql<number>`any(array(${eb.selectFrom('planets as named').select('named.id').where('named.kepler_name', 'ilike', pattern)}))`
+    )
+  ])
+}
+
+/** The filter conditions of a list, with placeholders for the values (only the filters present appear). */
+function matchesFilters(eb: Launches, filters: Filters) {
+  const today = slot<Date>('today')
   const conditions = []
-  if (filters.source) conditions.push(eb('launches.source', '=', filters.source))
-  if (filters.outcome) conditions.push(eb(outcomeOf(eb, today), '=', filters.outcome))
+  if (filters.source) conditions.push(eb('launches.source', '=', slot<LaunchSource>('source')))
+  if (filters.outcome) conditions.push(eb(outcomeOf(eb, today), '=', slot<LaunchOutcome>('outcome')))
   if (filters.upcoming !== undefined) {
     const upcoming = eb.and([eb('launches.status', '=', 'upcoming'), eb('launches.launch_date', '>=', today)])
     conditions.push(filters.upcoming ? upcoming : eb.not(upcoming))
   }
-  if (filters.q) {
-    const pattern = `%${escapeLike(filters.q)}%`
-    conditions.push(
-      eb.or([
-        eb('launches.mission', 'ilike', pattern),
-        eb('launches.rocket', 'ilike', pattern),
-        eb('planets.kepler_name', 'ilike', pattern),
-        eb(sql<string>`array_to_string(${eb.ref('launches.customers')}, ' ')`, 'ilike', pattern)
-      ])
-    )
-  }
+  if (filters.q) conditions.push(matchesText(eb, slot<string>('pattern')))
   return eb.and(conditions)
 }
 
@@ -48,12 +81,12 @@ function launchesWithTargets(db: Kysely<Database>) {
   return db.selectFrom('launches').leftJoin('planets', 'planets.id', 'launches.target_planet_id')
 }
 
-function selectLaunch(db: Kysely<Database>, today: Date) {
+function selectLaunch(db: Kysely<Database>, today: Today) {
   return launchesWithTargets(db).select((eb) => [...launchColumns(eb, today), 'planets.kepler_name as target'])
 }
 
 /** The launch columns the API shows, plus the computed outcome; for selects and RETURNING alike. */
-function launchColumns(eb: ExpressionBuilder<Database, 'launches'>, today: Date) {
+function launchColumns(eb: ExpressionBuilder<Database, 'launches'>, today: Today) {
   return [
     'launches.flight_number',
     'launches.mission',
@@ -93,22 +126,105 @@ function toLaunch(row: LaunchRecord): Launch {
   }
 }
 
-export async function listLaunches(db: Kysely<Database>, query: ListLaunchesQuery): Promise<{ launches: Launch[]; total: number }> {
-  const today = startOfTodayUtc()
-  const { page, limit, order, ...filters } = query
-  const [rows, count] = await Promise.all([
-    selectLaunch(db, today)
-      .where((eb) => matchesFilters(eb, filters, today))
+/** A page of launches: `next` is the flight number to continue `after` when more follow. */
+export interface LaunchPage {
+  launches: Launch[]
+  total: number
+  next?: number
+}
+
+/** Where a list keeps the totals it counted, per filter combination (the read cache, app/cache/). */
+export interface CountStore {
+  readonly generation: number
+  count(key: string): number | undefined
+  setCount(key: string, total: number, generation: number): void
+}
+
+const statements = new Map<string, CompiledQuery>()
+
+/**
+ * Builds and compiles a statement once per shape (which filters are present, the order, keyset or
+ * offset, with or without the count); later calls only put their values in the placeholders.
+ */
+function compiledOnce(shape: string, build: () => CompiledQuery): CompiledQuery {
+  let compiled = statements.get(shape)
+  if (!compiled) {
+    compiled = build()
+    statements.set(shape, compiled)
+  }
+  return compiled
+}
+
+function withValues<Row>(compiled: CompiledQuery, values: ListValues): CompiledQuery<Row> {
+  const parameters = compiled.parameters.map((value) => (value instanceof Slot ? values[value.name] : value))
+  return { ...compiled, parameters } as CompiledQuery<Row>
+}
+
+type ListRow = LaunchRecord & { total?: number | null }
+
+/**
+ * One page of launches in ONE statement: the page alone when the total for these filters is
+ * stored, otherwise the count with the page joined to it (LEFT JOIN LATERAL, so a page past the
+ * end still brings its total). One row more than asked for tells whether a next page exists.
+ * `after` continues from a flight number by the primary key (keyset): the thousandth page costs
+ * what the first does. Offset pages (`page`) keep working for v1 clients.
+ */
+export async function listLaunches(db: Kysely<Database>, query: ListLaunchesQuery, counts: CountStore): Promise<LaunchPage> {
+  const { page, limit, order, after, ...filters } = query
+  const generation = counts.generation
+  const countKey = JSON.stringify([filters.source, filters.outcome, filters.upcoming, filters.q])
+  const storedTotal = counts.count(countKey)
+  const shape = [
+    filters.source ? 'source' : '',
+    filters.outcome ? 'outcome' : '',
+    filters.upcoming ?? '',
+    filters.q ? 'q' : '',
+    order,
+    after === undefined ? 'offset' : 'after',
+    storedTotal === undefined ? 'count' : ''
+  ].join('|')
+  const compiled = compiledOnce(shape, () => {
+    // The page's flight numbers first, from the launches table (an index scan), then the columns,
+    // joins and subqueries for those rows alone: rows skipped by a deep OFFSET cost an index entry each.
+    const pageNumbers = db
+      .selectFrom('launches')
+      .select('launches.flight_number')
+      .where((eb) => matchesFilters(eb, filters))
+      .$if(after !== undefined, (qb) => qb.where('launches.flight_number', order === 'asc' ? '>' : '<', slot<number>('after')))
       .orderBy('launches.flight_number', order)
-      .limit(limit)
-      .offset((page - 1) * limit)
-      .execute(),
-    launchesWithTargets(db)
-      .where((eb) => matchesFilters(eb, filters, today))
+      .limit(slot<number>('limit'))
+      .offset(slot<number>('offset'))
+    const pageQuery = selectLaunch(db, slot<Date>('today'))
+      .where('launches.flight_number', 'in', pageNumbers)
+      .orderBy('launches.flight_number', order)
+    if (storedTotal !== undefined) return pageQuery.compile()
+    const countQuery = db
+      .selectFrom('launches')
+      .where((eb) => matchesFilters(eb, filters))
       .select(sql<number>`count(*)::int`.as('total'))
-      .executeTakeFirstOrThrow()
-  ])
-  return { launches: rows.map(toLaunch), total: count.total }
+    // `order` is 'asc' or 'desc' (the query schema's enum).
+    return sql`select counted.total, page.* from (${countQuery}) as counted left join lateral (${pageQuery}) as page on true order by page.flight_number ${sql.raw(order)}`.compile(db)
+  })
+  const values: ListValues = {
+    today: startOfTodayUtc(),
+    limit: limit + 1,
+    offset: (page - 1) * limit,
+    ...(filters.source && { source: filters.source }),
+    ...(filters.outcome && { outcome: filters.outcome }),
+    ...(filters.q && { pattern: `%${escapeLike(filters.q)}%` }),
+    ...(after !== undefined && { after })
+  }
+  const { rows } = await db.executeQuery(withValues<ListRow>(compiled, values))
+  let total = storedTotal
+  if (total === undefined) {
+    total = rows[0]?.total ?? 0
+    counts.setCount(countKey, total, generation)
+  }
+  // A page past the end is the count's row alone, without a launch.
+  const launches = rows.filter((row) => row.flight_number !== null).map(toLaunch)
+  const more = launches.length > limit
+  if (more) launches.pop()
+  return { launches, total, ...(more && { next: launches.at(-1)!.flightNumber }) }
 }
 
 export async function findLaunch(db: Kysely<Database>, flightNumber: number): Promise<Launch | undefined> {

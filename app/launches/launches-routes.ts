@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { FastifySchemaValidationError } from 'fastify'
 import { Type } from 'typebox'
 import { describeValidationError, hasForbiddenCharacters } from '../errors/error-handler.js'
+import { notModified } from '../cache/cache-plugin.js'
 import { authErrorResponses, commonErrorResponses, errorResponse } from '../errors/error-schema.js'
 import { badRequest, conflict, HttpError, invalidJson, notFound } from '../errors/http-errors.js'
 import { idempotencyKeyReused } from '../writes/idempotency.js'
@@ -42,6 +43,17 @@ const planetNotFound = () => badRequest('PLANET_NOT_FOUND', 'No matching planet 
 /** What an out-of-range flight number gets (a validation error), as an example for the document. */
 const invalidFlightNumber = badRequest('INVALID_REQUEST', 'id must be >= 1', 'id')
 
+const pageWithAfter = () => badRequest('INVALID_REQUEST', 'Use page or after, not both', 'after')
+
+/** The same list continued after a flight number: the request's own query, `page` and `after` replaced. */
+function nextPageUrl(url: string, after: number): string {
+  const [path, search] = url.split('?', 2) as [string, string | undefined]
+  const params = new URLSearchParams(search)
+  params.delete('page')
+  params.set('after', String(after))
+  return `${path}?${params}`
+}
+
 const abortErrors = {
   not_found: launchNotFound,
   already_aborted: () => conflict('LAUNCH_ALREADY_ABORTED', 'Launch is already aborted'),
@@ -66,39 +78,53 @@ const launchesRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/launches',
     {
+      config: { readCache: true },
       schema: {
         summary: 'Launches sorted by flight number, paginated and filtered',
+        description:
+          'Pages by `page` (offset) or by `after` (keyset: the `Link: rel="next"` header continues from the last launch of a page; deep pages cost what the first one does).',
         querystring: ListLaunchesQuerySchema,
         response: {
           200: {
             ...Type.Array(LaunchSchema),
-            headers: { 'x-total-count': Type.Integer({ description: 'Launches matching the filters, on all pages' }) }
+            headers: {
+              'x-total-count': Type.Integer({ description: 'Launches matching the filters, on all pages' }),
+              link: Type.Optional(Type.String({ description: 'The next page, `<…&after=N>; rel="next"`, when more launches follow' })),
+              etag: Type.String({ description: 'Strong validator of the body: send it back in If-None-Match' })
+            }
           },
+          304: notModified,
           ...commonErrorResponses,
-          400: errorResponse(badRequest('INVALID_REQUEST', 'limit must be <= 1000', 'limit'))
+          400: errorResponse(badRequest('INVALID_REQUEST', 'limit must be <= 1000', 'limit'), pageWithAfter())
         }
       }
     },
     async (request, reply) => {
-      const { launches, total } = await listLaunches(app.db, request.query)
+      if (request.query.after !== undefined && request.query.page !== 1) throw pageWithAfter()
+      const { launches, total, next } = await listLaunches(app.db, request.query, app.readCache)
       reply.header('x-total-count', total)
+      if (next !== undefined) reply.header('link', `<${nextPageUrl(request.url, next)}>; rel="next"`)
       return launches
     }
   )
 
   app.get(
     '/launches/stats',
-    { schema: { summary: 'Launch counts per year and outcome', response: { 200: LaunchStatsSchema, ...commonErrorResponses } } },
+    {
+      config: { readCache: true },
+      schema: { summary: 'Launch counts per year and outcome', response: { 200: LaunchStatsSchema, 304: notModified, ...commonErrorResponses } }
+    },
     async () => launchStats(app.db)
   )
 
   app.get(
     '/launches/:id',
     {
+      config: { readCache: true },
       schema: {
         summary: 'One launch by flight number',
         params: FlightNumberParamsSchema,
-        response: { 200: LaunchSchema, 404: errorResponse(launchNotFound()), ...commonErrorResponses, 400: errorResponse(invalidFlightNumber) }
+        response: { 200: LaunchSchema, 304: notModified, 404: errorResponse(launchNotFound()), ...commonErrorResponses, 400: errorResponse(invalidFlightNumber) }
       }
     },
     async (request) => {

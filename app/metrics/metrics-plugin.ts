@@ -23,6 +23,14 @@ declare module 'fastify' {
   interface FastifyInstance {
     metrics: Metrics
   }
+  interface FastifyContextConfig {
+    /**
+     * The route answers with a stream that stays open (GET /v1/events): how long it stayed open is
+     * no latency, and would set off the latency alarm. Its successes are not recorded as requests;
+     * a gauge of open streams stands for them.
+     */
+    longLived?: boolean
+  }
 }
 
 export interface MetricsOptions {
@@ -117,6 +125,7 @@ export default fp<MetricsOptions>(
     } satisfies Metrics)
 
     app.addHook('onResponse', async (request, reply) => {
+      if (request.routeOptions.config.longLived && reply.statusCode < 400) return
       // The route pattern, never the raw URL: one series per route, whatever ids clients send.
       const route = `${request.method} ${request.routeOptions.url ?? '(no route)'}`
       const key = `${route}\t${Math.floor(reply.statusCode / 100)}xx`

@@ -1,12 +1,13 @@
 import { Type, type Static } from 'typebox'
+import { nullable } from '../validation.js'
 
-const NullableNumber = Type.Union([Type.Number(), Type.Null()])
+const NullableNumber = nullable(Type.Number())
 
 export const PlanetSchema = Type.Object(
   {
     keplerName: Type.String(),
-    koiName: Type.Union([Type.String(), Type.Null()]),
-    kepid: Type.Union([Type.Integer(), Type.Null()]),
+    koiName: nullable(Type.String()),
+    kepid: nullable(Type.Integer()),
     radiusEarth: Type.Number({ description: 'Planet radius in Earth radii' }),
     insolationEarth: Type.Number({ description: 'Stellar flux received, in Earth fluxes' }),
     orbitalPeriodDays: NullableNumber,

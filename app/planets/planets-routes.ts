@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { sql } from 'kysely'
 import { Type } from 'typebox'
+import { notModified } from '../cache/cache-plugin.js'
 import { commonErrorResponses } from '../errors/error-schema.js'
 import { PlanetSchema } from './planet-schemas.js'
 
@@ -9,9 +10,10 @@ const planetsRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/planets',
     {
+      config: { readCache: true },
       schema: {
         summary: 'Habitable planets, sorted by Kepler name, with their launch counts',
-        response: { 200: Type.Array(PlanetSchema), ...commonErrorResponses }
+        response: { 200: Type.Array(PlanetSchema), 304: notModified, ...commonErrorResponses }
       }
     },
     async () => {

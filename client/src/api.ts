@@ -2,6 +2,7 @@
 // The wire types come from the service's own route schemas (type-only: nothing is bundled).
 import type { Launch, LaunchOutcome, LaunchStats, ScheduleLaunchBody } from '../../app/launches/launch-schemas.js'
 import type { Planet } from '../../app/planets/planet-schemas.js'
+import { ownWrite } from './live.js'
 
 export type { Launch, Planet }
 export type Outcome = LaunchOutcome
@@ -89,9 +90,12 @@ export const api = {
   },
   stats: async () => (await call<{ years: YearStats[] }>('GET', '/v1/launches/stats')).data.years,
   /** `idempotencyKey` names one intended launch: resending it (a retry after a lost answer) never creates a second. */
-  schedule: async (launch: NewLaunch, idempotencyKey: string) =>
-    (await call<Launch>('POST', '/v1/launches', launch, { 'idempotency-key': idempotencyKey })).data,
+  schedule: (launch: NewLaunch, idempotencyKey: string) =>
+    ownWrite(
+      call<Launch>('POST', '/v1/launches', launch, { 'idempotency-key': idempotencyKey }).then(({ data }) => data),
+      (scheduled) => scheduled.flightNumber
+    ),
   abort: async (flightNumber: number) => {
-    await call<{ ok: true }>('DELETE', `/v1/launches/${flightNumber}`)
+    await ownWrite(call<{ ok: true }>('DELETE', `/v1/launches/${flightNumber}`), () => flightNumber)
   }
 }

@@ -2,6 +2,7 @@
 // /upcoming, /history or /planets gets index.html back), the navigation state and focus handling.
 import { announce } from './announce.js'
 import { h } from './dom.js'
+import { startLive } from './live.js'
 import { auditPage } from './pages/audit.js'
 import { historyPage } from './pages/history.js'
 import { launchPage } from './pages/launch.js'
@@ -66,4 +67,5 @@ document.addEventListener('click', (event) => {
   show(true)
 })
 window.addEventListener('popstate', () => show(true))
+startLive()
 show(false)

@@ -115,3 +115,27 @@ export function pager(page: number, pageCount: number, onPage: (page: number) =>
     )
   )
 }
+
+/** How a control is found again in redrawn content: its row's key and its label. */
+function identify(element: Element): string {
+  return `${element.tagName} ${element.closest('[data-key]')?.getAttribute('data-key') ?? ''} ${element.getAttribute('aria-label') ?? element.textContent}`
+}
+
+/**
+ * Redraws a region (a live update, a refresh) without losing the keyboard position: the control
+ * that had focus gets it back in the new content; if it is gone (its row left the list, the
+ * button is disabled now), the region itself takes focus rather than the page's body.
+ */
+export function replaceKeepingFocus(region: HTMLElement, ...children: (Node | string)[]): void {
+  const active = document.activeElement
+  if (!active || active === region || !region.contains(active)) {
+    region.replaceChildren(...children)
+    return
+  }
+  const wanted = identify(active)
+  region.replaceChildren(...children)
+  const again = [...region.querySelectorAll<HTMLElement>(active.tagName)].find((candidate) => identify(candidate) === wanted && !candidate.matches(':disabled'))
+  if (again) return again.focus()
+  region.tabIndex = -1
+  region.focus()
+}

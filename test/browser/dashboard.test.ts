@@ -330,17 +330,14 @@ t.test('deep links return the app on reload; unknown /v1 paths stay JSON 404s', 
 t.test('the planets page lists the catalogue with launch counts; a failed request offers a retry', async (t) => {
   const planets = await (await page.request.get('/v1/planets')).json()
   t.ok(planets.length > 0, 'the seeded catalogue is served')
-  let failNext = true
-  await page.route('**/v1/planets', (route) => {
-    if (failNext) {
-      failNext = false
-      return route.abort('connectionrefused')
-    }
-    return route.continue()
-  })
+  // Both automatic requests are refused: the page's load and the refetch its new live stream
+  // starts with (which would otherwise mend the page by itself). Then Retry is the one way back.
+  let refused = 0
+  await page.route('**/v1/planets', (route) => (refused < 2 ? (refused++, route.abort('connectionrefused')) : route.continue()))
   await page.goto('/planets')
   const alert = page.getByRole('alert').filter({ hasText: 'Could not load the planets' })
   await alert.waitFor()
+  while (refused < 2) await page.waitForTimeout(50)
   await screenshot(page, 'planets-error')
   await alert.getByRole('button', { name: 'Retry' }).click()
   await page.locator('tbody tr').first().waitFor()
@@ -359,7 +356,8 @@ t.test('at 360 px wide no page scrolls sideways', async (t) => {
   for (const url of ['/launch', '/upcoming', '/history', '/planets', '/sign-in', '/tokens']) {
     await phone.goto(url)
     await phone.locator('h1').waitFor()
-    await phone.waitForLoadState('networkidle')
+    // Not 'networkidle': the live stream (GET /v1/events) stays open for as long as the page.
+    await phone.waitForFunction(() => document.getElementById('live-status')?.dataset.state === 'live' && !document.querySelector('main [aria-busy="true"]'))
     const { scrollWidth, innerWidth } = await phone.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }))
     t.ok(scrollWidth <= innerWidth, `${url}: content ${scrollWidth} px fits ${innerWidth} px`)
     await screenshot(phone, `mobile-${url.slice(1)}`)

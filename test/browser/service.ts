@@ -29,6 +29,11 @@ export interface RunningService {
    * there the service is stopped for the write and started again on the same port.
    */
   writeDatabase(write: (db: Kysely<Database>) => Promise<void>): Promise<void>
+  /**
+   * Stops the service with SIGTERM (as a deploy does) and starts it again on the same port and
+   * database; `whileStopped` runs in between.
+   */
+  restart(whileStopped?: () => Promise<void>): Promise<void>
   /** What the running service process has logged so far (the first-run setup link, for one). */
   output(): string
 }
@@ -87,6 +92,12 @@ export async function startService(t: Teardown): Promise<RunningService> {
     }
   }
 
+  const restart = async (whileStopped?: () => Promise<void>) => {
+    if (service) await stop(service)
+    await whileStopped?.()
+    await start()
+  }
+
   await start()
-  return { origin, kind, writeDatabase, output: () => service?.output() ?? '' }
+  return { origin, kind, writeDatabase, restart, output: () => service?.output() ?? '' }
 }

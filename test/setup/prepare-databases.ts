@@ -2,7 +2,7 @@
 // every test file clones, as a PostgreSQL template database or as a PGlite data directory dump.
 import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
-import { openDatabase, wrapPglite } from '../../app/database/database.js'
+import { openDatabase, pgliteExtensions, wrapPglite } from '../../app/database/database.js'
 import { prepareDatabase } from '../../app/prepare-database.js'
 import { PGLITE_TEMPLATE, TEMPLATE_DATABASE, databaseUrl, silentLog, testConfig, withAdminClient } from '../helpers.js'
 
@@ -19,7 +19,7 @@ if (process.env.TEST_DATABASE_URL) {
   }
 } else {
   const { PGlite } = await import('@electric-sql/pglite')
-  const pglite = await PGlite.create('memory://')
+  const pglite = await PGlite.create('memory://', { extensions: await pgliteExtensions() })
   const database = wrapPglite(pglite, 'PGlite test template')
   await prepareDatabase(database.db, silentLog)
   const dump = await pglite.dumpDataDir('none')

@@ -1,11 +1,12 @@
 // History: past and aborted launches, paged by the server (so 10,000 rows cost one page of DOM),
 // filtered by outcome and text, with the per-year chart. Filters live in the URL, so they survive
-// a reload and can be shared.
+// a reload and can be shared. List and chart are redrawn in place when launches change (live.ts).
 import { api, type Launch, type LaunchPage, type Outcome } from '../api.js'
 import { announce } from '../announce.js'
 import { yearChart } from '../chart.js'
 import { h } from '../dom.js'
-import { dataTable, errorNotice, formatDate, formatNumber, loadingNotice, notice, outcomeBadge, pageHeader, pager, type Column, type Page } from '../ui.js'
+import { onLiveChange } from '../live.js'
+import { dataTable, errorNotice, formatDate, formatNumber, loadingNotice, notice, outcomeBadge, pageHeader, pager, replaceKeepingFocus, type Column, type Page } from '../ui.js'
 
 const PAGE_SIZE = 50
 const SEARCH_DELAY_MS = 250
@@ -75,10 +76,13 @@ export const historyPage: Page = {
     const searchInput = h('input', { id: 'history-search', name: 'q', type: 'search', value: filters.q, placeholder: 'Mission, rocket, customer…', autocomplete: 'off' })
 
     let loadCount = 0
-    const load = async () => {
+    /** What the list shows (JSON of filters and answer): a live update that changes nothing redraws nothing. */
+    let shown: string | undefined
+    /** quiet: a live update, which redraws only what changed and announces nothing itself. */
+    const fetchAndShow = async (quiet: boolean): Promise<void> => {
       const ticket = ++loadCount
       writeFilters(filters)
-      results.setAttribute('aria-busy', 'true')
+      if (!quiet) results.setAttribute('aria-busy', 'true')
       let result: LaunchPage
       try {
         result = await api.launches({
@@ -93,7 +97,8 @@ export const historyPage: Page = {
         if (signal.aborted || ticket !== loadCount) return
         results.removeAttribute('aria-busy')
         summary.textContent = ''
-        results.replaceChildren(errorNotice('Could not load the launch history', error, () => void load()))
+        shown = undefined
+        replaceKeepingFocus(results, errorNotice('Could not load the launch history', error, () => void load()))
         return
       }
       if (signal.aborted || ticket !== loadCount) return
@@ -101,32 +106,41 @@ export const historyPage: Page = {
       const pageCount = Math.max(1, Math.ceil(result.total / PAGE_SIZE))
       if (filters.page > pageCount) {
         filters.page = pageCount
-        return load()
+        return fetchAndShow(quiet)
       }
+      const drawn = JSON.stringify([filters, result])
+      if (quiet && drawn === shown) return
+      shown = drawn
       if (result.total === 0) {
         const filtered = Boolean(filters.outcome || filters.q)
         summary.textContent = ''
-        results.replaceChildren(
+        replaceKeepingFocus(
+          results,
           filtered
             ? notice('No launches match these filters. ', h('button', { type: 'button', onclick: clearFilters }, 'Clear filters'))
             : notSyncedNotice()
         )
-        announce(filtered ? 'No launches match these filters.' : 'No launch history yet.')
+        if (!quiet) announce(filtered ? 'No launches match these filters.' : 'No launch history yet.')
         return
       }
       const first = (filters.page - 1) * PAGE_SIZE + 1
       const last = first + result.launches.length - 1
       const text = `Showing ${formatNumber(first)}–${formatNumber(last)} of ${formatNumber(result.total)} ${result.total === 1 ? 'launch' : 'launches'}`
       summary.textContent = text
-      results.replaceChildren(
+      replaceKeepingFocus(
+        results,
         dataTable('Launch history', columns, result.launches, (launch) => String(launch.flightNumber)),
         pager(filters.page, pageCount, (target) => {
           filters.page = target
           void load()
         })
       )
-      announce(`${text}, page ${filters.page} of ${pageCount}.`)
+      if (!quiet) announce(`${text}, page ${filters.page} of ${pageCount}.`)
     }
+    // A live update waits for the load in flight, so it never overtakes (and silences) the one the
+    // user asked for; a newer user load makes a live one's answer stale (loadCount).
+    let loading: Promise<void> = Promise.resolve()
+    const load = (quiet = false) => (loading = fetchAndShow(quiet))
 
     const clearFilters = () => {
       filters.outcome = ''
@@ -155,18 +169,29 @@ export const historyPage: Page = {
     })
     signal.addEventListener('abort', () => clearTimeout(searchTimer))
 
-    const loadChart = async () => {
-      const heading = h('h2', { id: 'chart-heading' }, 'Launches per year')
-      chartPanel.replaceChildren(heading, loadingNotice('Loading the yearly counts…'))
+    const heading = h('h2', { id: 'chart-heading' }, 'Launches per year')
+    let chartShown: string | undefined
+    let chartCount = 0
+    const loadChart = async (quiet = false) => {
+      const ticket = ++chartCount
+      if (!quiet) replaceKeepingFocus(chartPanel, heading, loadingNotice('Loading the yearly counts…'))
       try {
         const years = await api.stats()
-        if (signal.aborted) return
-        chartPanel.replaceChildren(heading, years.length > 0 ? yearChart(years) : h('p', { class: 'muted' }, 'No launches to chart yet.'))
+        if (signal.aborted || ticket !== chartCount) return
+        const drawn = JSON.stringify(years)
+        if (quiet && drawn === chartShown) return
+        chartShown = drawn
+        replaceKeepingFocus(chartPanel, heading, years.length > 0 ? yearChart(years) : h('p', { class: 'muted' }, 'No launches to chart yet.'))
       } catch (error) {
-        if (signal.aborted) return
-        chartPanel.replaceChildren(heading, errorNotice('Could not load the yearly counts', error, () => void loadChart()))
+        if (signal.aborted || ticket !== chartCount) return
+        chartShown = undefined
+        replaceKeepingFocus(chartPanel, heading, errorNotice('Could not load the yearly counts', error, () => void loadChart()))
       }
     }
+    onLiveChange(signal, () => {
+      void loadChart(true)
+      void loading.then(() => load(true))
+    })
 
     main.append(
       pageHeader('Launch history', 'Past and aborted launches, from SpaceX and from mission control, newest first.'),

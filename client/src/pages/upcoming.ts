@@ -1,13 +1,13 @@
-// Upcoming: launches still to fly, refreshed every 15 s while the tab is visible and right after
-// an abort; aborting asks for confirmation in a modal dialog first.
+// Upcoming: launches still to fly, redrawn in place whenever a launch changes anywhere (live.ts)
+// and right after an abort; aborting asks for confirmation in a modal dialog first.
 import { api, type Launch, type LaunchPage } from '../api.js'
 import { announce } from '../announce.js'
 import { h } from '../dom.js'
+import { onLiveChange } from '../live.js'
 import { signedIn, signInLink } from '../session.js'
-import { dataTable, errorMessage, errorNotice, formatDate, formatNumber, loadingNotice, notice, pageHeader, pager, type Column, type Page } from '../ui.js'
+import { dataTable, errorMessage, errorNotice, formatDate, formatNumber, loadingNotice, notice, pageHeader, pager, replaceKeepingFocus, type Column, type Page } from '../ui.js'
 
 const PAGE_SIZE = 50
-const REFRESH_MS = 15_000
 
 function describe(launch: Launch): string {
   return `${launch.mission} (flight ${launch.flightNumber}) to ${launch.target ?? 'an unknown destination'} on ${formatDate(launch.launchDate)}`
@@ -21,6 +21,8 @@ export const upcomingPage: Page = {
     const refreshButton = h('button', { type: 'button', onclick: () => void load() }, 'Refresh')
     let page = 1
     let latest: LaunchPage | undefined
+    /** What the table shows (JSON of page and list): a live update that changes nothing redraws nothing. */
+    let shown: string | undefined
     let loadCount = 0
 
     const dialogTitle = h('h2', { id: 'abort-title' })
@@ -88,61 +90,59 @@ export const upcomingPage: Page = {
 
     const show = (result: LaunchPage) => {
       if (result.total === 0) {
-        content.replaceChildren(notice('No launches are scheduled. ', h('a', { href: '/launch' }, 'Schedule one on the Launch page'), '.'))
+        replaceKeepingFocus(content, notice('No launches are scheduled. ', h('a', { href: '/launch' }, 'Schedule one on the Launch page'), '.'))
         return
       }
       const pageCount = Math.max(1, Math.ceil(result.total / PAGE_SIZE))
-      // A refresh must not throw away the keyboard position: remember which row had focus.
-      const focusedKey = document.activeElement?.closest('tr')?.getAttribute('data-key')
-      content.replaceChildren(
+      replaceKeepingFocus(
+        content,
         dataTable('Upcoming launches', columns, result.launches, (launch) => String(launch.flightNumber)),
         pageCount > 1 ? pager(page, pageCount, (target) => ((page = target), void load())) : ''
       )
-      if (focusedKey) content.querySelector<HTMLButtonElement>(`tr[data-key="${focusedKey}"] button`)?.focus()
     }
 
-    const load = async () => {
+    /** quiet: a live update, which redraws only what changed (the page announces nothing itself). */
+    const fetchAndShow = async (quiet: boolean): Promise<void> => {
       const ticket = ++loadCount
       try {
         const result = await api.launches({ upcoming: true, order: 'asc', page, limit: PAGE_SIZE })
         if (signal.aborted || ticket !== loadCount) return
         if (result.launches.length === 0 && page > 1) {
           page = Math.max(1, Math.ceil(result.total / PAGE_SIZE))
-          return load()
+          return fetchAndShow(quiet)
         }
+        const drawn = JSON.stringify([page, result])
+        if (quiet && drawn === shown) return
         latest = result
+        shown = drawn
         show(result)
         status.textContent = `${formatNumber(result.total)} upcoming · updated ${new Date().toLocaleTimeString('en-GB')}`
       } catch (error) {
         if (signal.aborted || ticket !== loadCount) return
+        shown = undefined
         const failure = errorNotice('Could not load upcoming launches', error, () => void load())
         // Keep what was shown (marked stale by the notice) rather than an empty table.
-        content.replaceChildren(failure, ...(latest ? [h('p', { class: 'muted' }, 'Showing the last list received:'), dataTable('Upcoming launches (stale)', columns, latest.launches, (launch) => String(launch.flightNumber))] : []))
+        replaceKeepingFocus(content, failure, ...(latest ? [h('p', { class: 'muted' }, 'Showing the last list received:'), dataTable('Upcoming launches (stale)', columns, latest.launches, (launch) => String(launch.flightNumber))] : []))
       }
     }
 
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') void load()
-    }, REFRESH_MS)
-    const onVisible = () => {
-      if (document.visibilityState === 'visible') void load()
-    }
-    document.addEventListener('visibilitychange', onVisible)
+    // The first load waits for the session (Abort buttons or sign-in links); a live update waits
+    // for the load in flight, so it never overtakes (and silences) the one the user asked for.
+    let loading: Promise<void> = signedIn().then((operator) => {
+      anonymous = !operator
+      return load()
+    })
+    const load = (quiet = false) => (loading = fetchAndShow(quiet))
+    onLiveChange(signal, () => void loading.then(() => load(true)))
     signal.addEventListener('abort', () => {
-      clearInterval(timer)
-      document.removeEventListener('visibilitychange', onVisible)
       if (dialog.open) dialog.close()
     })
 
     main.append(
-      pageHeader('Upcoming launches', 'Missions scheduled from mission control and SpaceX launches still to fly. The list refreshes itself.'),
+      pageHeader('Upcoming launches', 'Missions scheduled from mission control and SpaceX launches still to fly. The list updates as launches are scheduled and aborted, here or anywhere else.'),
       h('div', { class: 'toolbar' }, h('div', { class: 'field' }, status), refreshButton),
       h('section', { class: 'panel', 'aria-label': 'Upcoming launches' }, content),
       dialog
     )
-    void signedIn().then((operator) => {
-      anonymous = !operator
-      void load()
-    })
   }
 }
