@@ -2,23 +2,21 @@
 // browser context. What one does shows up in the other's Upcoming, History, yearly chart and planet
 // counts without a reload; screen readers hear the other's changes, never their own twice; and the
 // status in the masthead goes from Live to Reconnecting… while the service restarts, and back.
-import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { syncSpacexLaunches } from '../../app/spacex/spacex-sync.js'
 import { startFakeSpacex } from '../support/fake-spacex.js'
+import { chromiumPath, requireNeeds } from '../support/needs.js'
 import { ensureClientBuilt, startService } from './service.js'
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const CHROMIUM = chromiumPath()
 const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-artifacts/screenshots')
 
 t.setTimeout(600_000)
 
-if (!existsSync(CHROMIUM)) {
-  throw new Error(`no Chromium at ${CHROMIUM}: install the Debian package (apt-get install -y chromium) or set CHROMIUM_PATH`)
-}
+await requireNeeds(t, ['chromium'])
 
 await ensureClientBuilt()
 await mkdir(SCREENSHOTS, { recursive: true })
