@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import { appendToFeed } from '../../app/writes/feed.js'
 import { chromiumPath, requireNeeds } from '../support/needs.js'
 import { ensureClientBuilt, startService } from './service.js'
 
@@ -382,9 +383,14 @@ t.test(`history with ${HISTORY_ROWS.toLocaleString('en-US')} launches pages, fil
         source: 'mission_control' as const
       }
     })
-    for (let start = 0; start < rows.length; start += 1000) {
-      await db.insertInto('launches').values(rows.slice(start, start + 1000)).execute()
-    }
+    // Loaded as an import would be: with a feed event in the same transaction, so the running
+    // service's read cache (cleared by the feed) serves the new history.
+    await db.transaction().execute(async (trx) => {
+      for (let start = 0; start < rows.length; start += 1000) {
+        await trx.insertInto('launches').values(rows.slice(start, start + 1000)).execute()
+      }
+      await appendToFeed(trx, [{ type: 'sync', payload: { inserted: rows.length, updated: 0 } }])
+    })
   })
 
   const total = Number((await page.request.get('/v1/launches?upcoming=false&limit=1')).headers()['x-total-count'])
