@@ -238,7 +238,11 @@ t.test('a second operator, invited by the admin, aborts a launch; the audit page
   t.match(await aborted.first().textContent(), new RegExp(`launch ${flight}`))
   await page.getByLabel('Action').selectOption('launch.aborted')
   await page.waitForURL(/action=launch\.aborted/)
-  await page.locator('tbody tr').first().waitFor()
+  // The table is redrawn when the filtered page arrives: wait for that, not for the old rows.
+  await page.waitForFunction(() => {
+    const actions = [...document.querySelectorAll('tbody tr td:nth-child(2)')].map((cell) => cell.textContent)
+    return actions.length > 0 && actions.every((action) => action === 'launch.aborted')
+  }, undefined, { timeout: 10_000 }).catch(() => undefined)
   t.same(new Set(await page.locator('tbody tr td:nth-child(2)').allTextContents()), new Set(['launch.aborted']), 'filtered by action')
   await screenshot(page, 'audit')
   const launch = await (await page.request.get(`/v1/launches/${flight}`)).json()
@@ -393,7 +397,13 @@ t.test(`history with ${HISTORY_ROWS.toLocaleString('en-US')} launches pages, fil
     })
   })
 
-  const total = Number((await page.request.get('/v1/launches?upcoming=false&limit=1')).headers()['x-total-count'])
+  // The service hears of the load through its change feed, a moment after the commit.
+  const pastLaunches = async () => Number((await page.request.get('/v1/launches?upcoming=false&limit=1')).headers()['x-total-count'])
+  let total = await pastLaunches()
+  for (let tries = 0; tries < 50 && total <= HISTORY_ROWS; tries++) {
+    await page.waitForTimeout(100)
+    total = await pastLaunches()
+  }
   t.ok(total > HISTORY_ROWS, `${total} past launches`)
   const count = (value: number) => value.toLocaleString('en-US')
   const lastPageFirst = Math.floor((total - 1) / 50) * 50 + 1
