@@ -11,6 +11,7 @@ import { poolCounts, type PoolUsage } from './pool-usage.js'
 import { assertNoTlsInUrl, explainTlsFailure, tlsOptions } from './credentials/tls.js'
 import { DatabaseTimeoutError } from './unavailable.js'
 import { MonitoredPool } from './monitored-pool.js'
+import { preparedDataFor } from './embedded-data.js'
 
 /** How long a request that needs a new connection waits for credentials that work. */
 const CREDENTIALS_WAIT_MS = 5000
@@ -198,7 +199,9 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite')
   const inMemory = dataDir.startsWith('memory://')
   if (!inMemory) await mkdir(dataDir, { recursive: true })
-  const pglite = await PGlite.create(dataDir, { extensions: await pgliteExtensions() })
+  // A new data directory starts from the one prepared at build time (app/database/embedded-data.ts).
+  const loadDataDir = inMemory ? undefined : await preparedDataFor(dataDir)
+  const pglite = await PGlite.create(dataDir, { extensions: await pgliteExtensions(), ...(loadDataDir && { loadDataDir }) })
   return wrapPglite(pglite, inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite in ${dataDir}`)
 }
 
