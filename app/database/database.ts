@@ -5,8 +5,7 @@ import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/config.js'
 import type { Database } from './schema.js'
-import { DatabaseSecretReader, type DatabaseCredentials } from './credentials/database-secret.js'
-import { RotatingPool } from './credentials/rotating-pool.js'
+import type { DatabaseCredentials } from './credentials/database-secret.js'
 import { poolCounts, type PoolUsage } from './pool-usage.js'
 import { assertNoTlsInUrl, explainTlsFailure, tlsOptions } from './credentials/tls.js'
 import { DatabaseTimeoutError } from './unavailable.js'
@@ -149,6 +148,11 @@ async function openWithSecret(
   log: FastifyBaseLogger,
   session?: SessionSettings
 ): Promise<DatabaseHandle> {
+  // Loaded on demand: the AWS SDK takes a few hundred milliseconds to load, and only AWS needs it.
+  const [{ DatabaseSecretReader }, { RotatingPool }] = await Promise.all([
+    import('./credentials/database-secret.js'),
+    import('./credentials/rotating-pool.js')
+  ])
   const ssl = await tlsOptions(config.DATABASE_SSL ?? 'verify-full', config.DATABASE_SSL_CA_FILE)
   const reader = new DatabaseSecretReader(
     secretId,

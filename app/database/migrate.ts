@@ -69,7 +69,7 @@ function migrationError({ error, results = [] }: MigrationResultSet): Error {
  * newer version are fine: during a rolling deploy the old version runs on the expanded schema.
  */
 export async function missingMigrations(db: Kysely<any>): Promise<string[]> {
-  const shipped = Object.keys(await migrationProvider().getMigrations())
+  const shipped = await shippedMigrationNames()
   const applied = await sql<{ name: string }>`select name from kysely_migration`
     .execute(db)
     .then(({ rows }) => new Set(rows.map((row) => row.name)))
@@ -78,4 +78,15 @@ export async function missingMigrations(db: Kysely<any>): Promise<string[]> {
       throw error
     })
   return shipped.filter((name) => !applied.has(name)).sort()
+}
+
+/**
+ * The names FileMigrationProvider gives the migrations in the folder, from the file names alone:
+ * the production start checks the schema without loading every migration module.
+ */
+async function shippedMigrationNames(): Promise<string[]> {
+  const files = await fs.readdir(migrationsFolder)
+  return files
+    .filter((file) => /\.(?:[cm]?js|[cm]?ts)$/.test(file) && !/\.d\.[cm]?ts$/.test(file))
+    .map((file) => file.slice(0, file.lastIndexOf('.')))
 }
