@@ -6,9 +6,10 @@ import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { PGlite } from '@electric-sql/pglite'
+import { projectDirectory } from '../project-directory.js'
 
-/** dist/embedded-data.tar from dist/app/database; from app/database (tsx) <repo>/embedded-data.tar, which is never built. */
-export const EMBEDDED_DATA_FILE = path.resolve(import.meta.dirname, '../../embedded-data.tar')
+/** Written by `npm run build`; the sources (tsx) use it too when it is there: the start migrates what is newer. */
+export const EMBEDDED_DATA_FILE = path.join(projectDirectory(), 'dist/embedded-data.tar')
 
 /**
  * The prepared data directory to give PGlite.create as `loadDataDir`, or undefined when `dataDir`

@@ -3,9 +3,11 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql, type Kysely } from 'kysely'
 import { FileMigrationProvider, Migrator, type Migration, type MigrationResult, type MigrationResultSet } from 'kysely/migration'
+import { projectDirectory } from '../project-directory.js'
 
-// Resolves to <repo>/migrations from app/database (tsx) and to dist/migrations from dist/app/database.
-export const migrationsFolder = path.resolve(import.meta.dirname, '../../migrations')
+// <repo>/migrations from the sources (tsx), dist/migrations from the compiled service, whether
+// this module runs from dist/app/database or bundled into dist/app/server.js (scripts/server-bundle.ts).
+export const migrationsFolder = path.join(projectDirectory(), import.meta.filename.endsWith('.ts') ? 'migrations' : 'dist/migrations')
 
 /**
  * A migration that cannot run inside a transaction (CREATE INDEX CONCURRENTLY) exports
