@@ -16,6 +16,9 @@ const pglite = await PGlite.create('memory://', { extensions: await pgliteExtens
 const database = wrapPglite(pglite, 'embedded data for dist/')
 try {
   await prepareDatabase(database.db, pino({ level: 'warn' }))
+  // A dump is taken from a running database: its first start recovers from the last checkpoint.
+  // Checkpointing here leaves it no WAL to replay.
+  await pglite.exec('checkpoint')
   await writeFile(file, await dumpPreparedData(pglite))
 } finally {
   await database.destroy()
