@@ -23,5 +23,20 @@ await build({
   external: ['@node-rs/argon2', '@electric-sql/pglite', 'pg-native', '@fastify/swagger-ui', 'pino', 'pino-pretty', '@aws-sdk/*'],
   // CommonJS dependencies bundled into an ES module still call require() for Node's built-ins.
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  plugins: [
+    {
+      // esbuild would inline a dynamically imported module, and hoist its external imports to the
+      // bundle's top: the AWS SDK would load on every start. The service's own dynamic imports
+      // (the Secrets Manager credentials) stay the separate files tsc wrote next to the entry.
+      name: 'dynamic-imports-stay-separate',
+      setup(build) {
+        build.onResolve({ filter: /^\./, namespace: 'file' }, (args) => {
+          if (args.kind !== 'dynamic-import') return undefined
+          const target = path.relative(path.dirname(entry), path.resolve(args.resolveDir, args.path))
+          return { path: `./${target.split(path.sep).join('/')}`, external: true }
+        })
+      }
+    }
+  ],
   logLevel: 'warning'
 })
