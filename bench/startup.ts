@@ -7,28 +7,17 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
-import pg from 'pg'
 import { pino } from 'pino'
 import { loadConfig } from '../app/config/config.js'
 import { withDatabase } from '../app/database/database.js'
 import { prepareDatabase } from '../app/prepare-database.js'
 import { freePort } from '../test/support/free-port.js'
+import { admin, databaseUrlFor } from './admin-database.js'
 
 const root = path.resolve(import.meta.dirname, '..')
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const SCRATCH = 'mission_control_bench_startup'
 const RUNS = Number(process.env.STARTUP_RUNS ?? 3)
-const scratchUrl = Object.assign(new URL(adminUrl), { pathname: `/${SCRATCH}` }).toString()
-
-async function admin(sqlText: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  try {
-    await client.query(sqlText)
-  } finally {
-    await client.end()
-  }
-}
+const scratchUrl = databaseUrlFor(SCRATCH)
 
 /** Starts dist/app/server.js and returns the milliseconds until /health answers 200, then stops it. */
 async function startToHealthy(env: Record<string, string>): Promise<number> {
