@@ -1,4 +1,4 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type RouteOptions } from 'fastify'
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RouteOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config/config.js'
 import type { DatabaseHandle } from './database/database.js'
@@ -42,6 +42,25 @@ function isLoopback(address: string): boolean {
   return address.startsWith('127.') || address === '::1' || address.startsWith('::ffff:127.')
 }
 
+/**
+ * One access-log line per request, when it is answered: the request (method, URL, client
+ * address), the status and the time, with the request id. Fastify's default also logs each
+ * request as it arrives, which doubled the logging cost of a request (about 7 µs a line, the
+ * largest part of a cached read's CPU); that line stays at debug level (a request that never
+ * completes still shows there). Errors are logged as before.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    if (!this.isLogDisabled(request)) request.log.debug({ req: request }, 'incoming request')
+  }
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (this.isLogDisabled(request)) return
+    if (error) reply.log.error({ req: request, res: reply, err: error, responseTime: reply.elapsedTime }, 'request errored')
+    else reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, 'request completed')
+  }
+}
+
 /** Request bodies above this are refused with 413; nginx's client_max_body_size matches it. */
 export const BODY_LIMIT_BYTES = 16 * 1024
 
@@ -71,7 +90,7 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   const app = Fastify({
     ...(loggerInstance ? { loggerInstance } : { logger: false }),
     genReqId: requestId,
-    logController: new LogController({
+    logController: new OneLinePerRequest({
       requestIdLogLabel: 'requestId',
       // The load balancer checks /health every few seconds per instance; failures still log.
       disableRequestLogging: (request) => request.url === '/health'
@@ -92,8 +111,11 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   app.addHook('onRoute', (route) => void routes.push(route))
   app.decorate('routeCatalog', () => routes)
 
-  app.addHook('onRequest', async (request, reply) => {
+  // Hooks on every request take `done` rather than being async where they never wait: no promise
+  // per request and hook (docs/performance.md).
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-request-id', request.id)
+    done()
   })
   // While shutting down, answers close their keep-alive connection: clients open the next one
   // to another instance, and no idle socket holds the server open until the keep-alive timeout.
@@ -107,8 +129,9 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
   app.decorate('startDraining', startDraining)
   app.decorate('onDraining', (listener: () => void) => void drainingListeners.push(listener))
   app.addHook('preClose', async () => startDraining())
-  app.addHook('onSend', async (_request, reply) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (draining) reply.header('connection', 'close')
+    done(null, payload)
   })
 
   await app.register(errorHandler)

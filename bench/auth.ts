@@ -7,7 +7,6 @@
 //      without authentication), side by side, alternating A B A B, median and p99.
 import { spawn } from 'node:child_process'
 import autocannon from 'autocannon'
-import pg from 'pg'
 import { pino } from 'pino'
 import { createApiToken } from '../app/auth/credentials.js'
 import { loadConfig } from '../app/config/config.js'
@@ -16,8 +15,8 @@ import { insertOperator } from '../app/operators/operators-queries.js'
 import { CURRENT_HASH_PARAMETERS, hashPassword } from '../app/operators/passwords.js'
 import { prepareDatabase } from '../app/prepare-database.js'
 import { freePort } from '../test/support/free-port.js'
+import { admin, databaseUrlFor } from './admin-database.js'
 
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const SCRATCH = 'mission_control_bench_auth'
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
 const CONNECTIONS = 10
@@ -25,17 +24,7 @@ const SIGN_IN_ROUNDS = 10
 const SIGN_IN_CONCURRENCY = 20
 const PASSWORD = 'bench operator passphrase'
 
-async function admin(sqlText: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  try {
-    await client.query(sqlText)
-  } finally {
-    await client.end()
-  }
-}
-
-const scratchUrl = Object.assign(new URL(adminUrl), { pathname: `/${SCRATCH}` }).toString()
+const scratchUrl = databaseUrlFor(SCRATCH)
 const quantile = (values: number[], q: number) => {
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!

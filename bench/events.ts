@@ -9,33 +9,18 @@ import { readFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { availableParallelism } from 'node:os'
 import path from 'node:path'
-import pg from 'pg'
 import { createTestOperator, silentLog, testConfig } from '../test/helpers.js'
 import { withDatabase } from '../app/database/database.js'
 import { freePort } from '../test/support/free-port.js'
+import { admin, databaseUrlFor } from './admin-database.js'
 
 const root = path.resolve(import.meta.dirname, '..')
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const SCRATCH = 'mission_control_bench_events'
 const CLIENTS = Number(process.env.BENCH_EVENTS_CLIENTS ?? 1000)
 const WRITES = Number(process.env.BENCH_EVENTS_WRITES ?? 200)
 const WRITE_GAP_MS = 40
 
-async function admin(sqlText: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  try {
-    await client.query(sqlText)
-  } finally {
-    await client.end()
-  }
-}
-
-const databaseUrl = (() => {
-  const url = new URL(adminUrl)
-  url.pathname = `/${SCRATCH}`
-  return url.toString()
-})()
+const databaseUrl = databaseUrlFor(SCRATCH)
 
 function run(args: string[], env: Record<string, string>): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -11,7 +11,6 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
-import pg from 'pg'
 import { pino } from 'pino'
 import { createApiToken } from '../app/auth/credentials.js'
 import { loadConfig } from '../app/config/config.js'
@@ -19,6 +18,7 @@ import { withDatabase } from '../app/database/database.js'
 import { insertOperator } from '../app/operators/operators-queries.js'
 import { prepareDatabase } from '../app/prepare-database.js'
 import { freePort } from '../test/support/free-port.js'
+import { admin, databaseUrlFor } from './admin-database.js'
 
 // `npm run bench -- --soak`: the soak (bench/soak.ts) instead of this benchmark.
 if (process.argv.includes('--soak')) {
@@ -27,7 +27,6 @@ if (process.argv.includes('--soak')) {
 }
 
 const root = path.resolve(import.meta.dirname, '..')
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const SCRATCH = 'mission_control_bench'
 const LAUNCHES = 10_000
 const DEEP_LAUNCHES = 1_000_000
@@ -36,17 +35,7 @@ const CONNECTIONS = 100
 const ROUNDS = 2
 const LIST = '/v1/launches?limit=50&page=3'
 
-async function admin<Row extends pg.QueryResultRow = pg.QueryResultRow>(sqlText: string, url = adminUrl): Promise<Row[]> {
-  const client = new pg.Client({ connectionString: url })
-  await client.connect()
-  try {
-    return (await client.query<Row>(sqlText)).rows
-  } finally {
-    await client.end()
-  }
-}
-
-const scratchUrl = Object.assign(new URL(adminUrl), { pathname: `/${SCRATCH}` }).toString()
+const scratchUrl = databaseUrlFor(SCRATCH)
 
 interface Server {
   baseUrl: string

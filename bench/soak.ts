@@ -10,36 +10,24 @@ import { fork } from 'node:child_process'
 import { once } from 'node:events'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import pg from 'pg'
 import { openDatabase } from '../app/database/database.js'
 import { LoadGenerator } from '../test/fleet/load.js'
 import { createTestOperator, silentLog, testConfig } from '../test/helpers.js'
 import { freePort } from '../test/support/free-port.js'
 import type { SoakSample } from './soak-service.js'
+import { admin, databaseUrlFor } from './admin-database.js'
 
 const DURATION_S = Number(process.env.SOAK_DURATION_S ?? 600)
 const WARMUP_S = Number(process.env.SOAK_WARMUP_S ?? 60)
 const RATE = Number(process.env.SOAK_RATE ?? 50)
 const WINDOW_S = Math.min(60, (DURATION_S - WARMUP_S) / 2)
-const adminUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const SCRATCH = 'mission_control_soak'
-
-async function admin(sqlText: string): Promise<void> {
-  const client = new pg.Client({ connectionString: adminUrl })
-  await client.connect()
-  try {
-    await client.query(sqlText)
-  } finally {
-    await client.end()
-  }
-}
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0
 
 await admin(`drop database if exists ${SCRATCH} with (force)`)
 await admin(`create database ${SCRATCH}`)
-const url = new URL(adminUrl)
-url.pathname = `/${SCRATCH}`
+const url = new URL(databaseUrlFor(SCRATCH))
 const port = await freePort()
 const service = fork(path.join(import.meta.dirname, 'soak-service.ts'), [], {
   execArgv: ['--import=tsx'],

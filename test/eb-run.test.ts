@@ -227,7 +227,7 @@ t.test('the logs show the true client address when X-Forwarded-For is forged', a
     const found = web
       .output()
       .split('\n')
-      .find((text) => text.includes('"incoming request"') && text.includes('forged=1'))
+      .find((text) => text.includes('"request completed"') && text.includes('forged=1'))
     if (!found) throw new Error('no log line yet')
     return JSON.parse(found) as { req: { remoteAddress: string } }
   }, 5000)

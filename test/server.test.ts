@@ -44,7 +44,8 @@ t.test('SIGTERM lets in-flight requests finish, then exits within 10 s', async (
   const url = process.env.TEST_DATABASE_URL ? (await openTestDatabase(t)).url : undefined
   const env = await serviceEnv(t, url)
   const operator = await seedOperator(env)
-  const service = spawnService(t, env)
+  // At debug level each request is logged as it arrives: the test sees when all five are in.
+  const service = spawnService(t, { ...env, LOG_LEVEL: 'debug' })
   await waitUntilHealthy(service)
   const launchDate = `${new Date().getUTCFullYear() + 1}-01-01`
   const encoder = new TextEncoder()

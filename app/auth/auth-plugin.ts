@@ -60,9 +60,8 @@ export default fp<{ authRequired: boolean }>(
     await app.register(fastifyCookie)
     app.decorateRequest('operator', null)
 
-    app.addHook('onRequest', async (request) => {
-      const access = accessOf(request)
-      if (access === 'public') return
+    /** Authentication, CSRF and role for a route that is not public; throws the answer's error. */
+    const checkAccess = async (request: FastifyRequest, access: Access) => {
       const operator = await authenticate(request)
       if (!operator) {
         if (!authRequired && access === 'operator' && request.routeOptions.config.openWhenAuthOptional) return
@@ -77,6 +76,12 @@ export default fp<{ authRequired: boolean }>(
       request.operator = operator
       // Who the write path (app/writes/) records for this request's changes.
       request.actor = { type: 'operator', operatorId: operator.id, ...(operator.tokenId === undefined ? {} : { tokenId: operator.tokenId }) }
+    }
+    // With `done`, not async: a public request (most of them) passes without a promise.
+    app.addHook('onRequest', (request, _reply, done) => {
+      const access = accessOf(request)
+      if (access === 'public') return done()
+      checkAccess(request, access).then(() => done(), done)
     })
   },
   { name: 'auth', dependencies: ['database', 'error-handler', 'writes'] }

@@ -67,8 +67,9 @@ function answer(request: FastifyRequest, reply: FastifyReply, cached: CachedAnsw
  * since changes may have been missed while it was down.
  */
 export function clearOnChanges(app: FastifyInstance, cache: ReadCache): void {
-  app.addHook('onSend', async (request, reply) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     if (!SAFE_METHODS.has(request.method) && reply.statusCode < 400) cache.clear()
+    done(null, payload)
   })
   const unsubscribe: Array<() => void> = []
   app.addHook('onReady', async () => {
@@ -95,23 +96,27 @@ export default fp<ReadCachePluginOptions>(
     app.decorateRequest('readCacheGeneration', -1)
     app.decorateRequest('readCacheKey', '')
 
-    app.addHook('onRequest', async (request, reply) => {
-      if (request.method !== 'GET' || request.routeOptions.config.readCache !== true) return
+    // Hooks with `done`, not async: they run on every request and never wait. A hook that
+    // answers does not call `done`: the answer ends the request's hook chain.
+    app.addHook('onRequest', (request, reply, done) => {
+      if (request.method !== 'GET' || request.routeOptions.config.readCache !== true) return done()
       request.readCacheGeneration = cache.generation
       const cached = cache.get(urlKey(request))
-      if (cached) return answer(request, reply, cached)
+      if (cached) answer(request, reply, cached)
+      else done()
     })
 
-    app.addHook('preHandler', async (request, reply) => {
-      if (request.readCacheGeneration === -1 || !cache.enabled) return
+    app.addHook('preHandler', (request, reply, done) => {
+      if (request.readCacheGeneration === -1 || !cache.enabled) return done()
       request.readCacheKey = normalisedKey(request)
       const cached = cache.get(request.readCacheKey)
-      if (!cached) return
+      if (!cached) return done()
       cache.set(urlKey(request), cached, request.readCacheGeneration)
-      return answer(request, reply, cached)
+      answer(request, reply, cached)
     })
 
-    app.addHook('onSend', async (request, reply, payload) => {
+    /** Stores a 200 of a cacheable read and gives it its ETag; the payload to send (null for a 304). */
+    const storeAndCheck = (request: FastifyRequest, reply: FastifyReply, payload: unknown): unknown => {
       if (request.readCacheGeneration === -1 || reply.statusCode !== 200 || typeof payload !== 'string') return payload
       const etag = etagOf(payload)
       reply.header('etag', etag)
@@ -128,6 +133,9 @@ export default fp<ReadCachePluginOptions>(
       if (!matchesEtag(request.headers['if-none-match'], etag)) return payload
       reply.code(304).removeHeader('content-type')
       return null
+    }
+    app.addHook('onSend', (request, reply, payload, done) => {
+      done(null, storeAndCheck(request, reply, payload))
     })
 
     clearOnChanges(app, cache)

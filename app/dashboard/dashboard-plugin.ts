@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import { ErrorResponseSchema } from '../errors/error-schema.js'
 import { HttpError } from '../errors/http-errors.js'
 import { projectDirectory } from '../project-directory.js'
-import { pageHelmet } from '../security/security-headers-plugin.js'
+import { pageHeaders } from '../security/security-headers-plugin.js'
 
 /** The client-side routes: a reload or a shared link on any of them must get the app back. */
 export const DASHBOARD_PAGES = [
@@ -69,7 +69,7 @@ export default fp<DashboardOptions>(
 
     // Security headers (the pages' strict CSP among them) come from security-headers-plugin.ts.
     for (const url of DASHBOARD_PAGES) {
-      app.get(url, { schema: pageSchema, helmet: pageHelmet }, async (_request, reply) => reply.sendFile('index.html', root))
+      app.get(url, { schema: pageSchema, config: pageHeaders }, async (_request, reply) => reply.sendFile('index.html', root))
     }
   },
   { name: 'dashboard', dependencies: ['error-handler', 'security-headers'] }

@@ -5,12 +5,12 @@ import pg from 'pg'
 import type { FastifyBaseLogger } from 'fastify'
 import type { Config } from '../config/config.js'
 import type { Database } from './schema.js'
-import { DatabaseSecretReader, type DatabaseCredentials } from './credentials/database-secret.js'
-import { RotatingPool } from './credentials/rotating-pool.js'
+import type { DatabaseCredentials } from './credentials/database-secret.js'
 import { poolCounts, type PoolUsage } from './pool-usage.js'
 import { assertNoTlsInUrl, explainTlsFailure, tlsOptions } from './credentials/tls.js'
 import { DatabaseTimeoutError } from './unavailable.js'
 import { MonitoredPool } from './monitored-pool.js'
+import { preparedDataFor } from './embedded-data.js'
 
 /** How long a request that needs a new connection waits for credentials that work. */
 const CREDENTIALS_WAIT_MS = 5000
@@ -148,6 +148,11 @@ async function openWithSecret(
   log: FastifyBaseLogger,
   session?: SessionSettings
 ): Promise<DatabaseHandle> {
+  // Loaded on demand: the AWS SDK takes a few hundred milliseconds to load, and only AWS needs it.
+  const [{ DatabaseSecretReader }, { RotatingPool }] = await Promise.all([
+    import('./credentials/database-secret.js'),
+    import('./credentials/rotating-pool.js')
+  ])
   const ssl = await tlsOptions(config.DATABASE_SSL ?? 'verify-full', config.DATABASE_SSL_CA_FILE)
   const reader = new DatabaseSecretReader(
     secretId,
@@ -198,7 +203,9 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   const { PGlite } = await import('@electric-sql/pglite')
   const inMemory = dataDir.startsWith('memory://')
   if (!inMemory) await mkdir(dataDir, { recursive: true })
-  const pglite = await PGlite.create(dataDir, { extensions: await pgliteExtensions() })
+  // A new data directory starts from the one prepared at build time (app/database/embedded-data.ts).
+  const loadDataDir = inMemory ? undefined : await preparedDataFor(dataDir)
+  const pglite = await PGlite.create(dataDir, { extensions: await pgliteExtensions(), ...(loadDataDir && { loadDataDir }) })
   return wrapPglite(pglite, inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite in ${dataDir}`)
 }
 

@@ -3,9 +3,11 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { sql, type Kysely } from 'kysely'
 import { FileMigrationProvider, Migrator, type Migration, type MigrationResult, type MigrationResultSet } from 'kysely/migration'
+import { projectDirectory } from '../project-directory.js'
 
-// Resolves to <repo>/migrations from app/database (tsx) and to dist/migrations from dist/app/database.
-export const migrationsFolder = path.resolve(import.meta.dirname, '../../migrations')
+// <repo>/migrations from the sources (tsx), dist/migrations from the compiled service, whether
+// this module runs from dist/app/database or bundled into dist/app/server.js (scripts/server-bundle.ts).
+export const migrationsFolder = path.join(projectDirectory(), import.meta.filename.endsWith('.ts') ? 'migrations' : 'dist/migrations')
 
 /**
  * A migration that cannot run inside a transaction (CREATE INDEX CONCURRENTLY) exports
@@ -69,7 +71,7 @@ function migrationError({ error, results = [] }: MigrationResultSet): Error {
  * newer version are fine: during a rolling deploy the old version runs on the expanded schema.
  */
 export async function missingMigrations(db: Kysely<any>): Promise<string[]> {
-  const shipped = Object.keys(await migrationProvider().getMigrations())
+  const shipped = await shippedMigrationNames()
   const applied = await sql<{ name: string }>`select name from kysely_migration`
     .execute(db)
     .then(({ rows }) => new Set(rows.map((row) => row.name)))
@@ -78,4 +80,15 @@ export async function missingMigrations(db: Kysely<any>): Promise<string[]> {
       throw error
     })
   return shipped.filter((name) => !applied.has(name)).sort()
+}
+
+/**
+ * The names FileMigrationProvider gives the migrations in the folder, from the file names alone:
+ * the production start checks the schema without loading every migration module.
+ */
+async function shippedMigrationNames(): Promise<string[]> {
+  const files = await fs.readdir(migrationsFolder)
+  return files
+    .filter((file) => /\.(?:[cm]?js|[cm]?ts)$/.test(file) && !/\.d\.[cm]?ts$/.test(file))
+    .map((file) => file.slice(0, file.lastIndexOf('.')))
 }

@@ -1,5 +1,5 @@
 import { appendFileSync } from 'node:fs'
-import type { FastifyBaseLogger } from 'fastify'
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { emfRecord, MAX_VALUES_PER_METRIC, type MetricDirective } from './emf.js'
 
@@ -124,7 +124,7 @@ export default fp<MetricsOptions>(
       }
     } satisfies Metrics)
 
-    app.addHook('onResponse', async (request, reply) => {
+    const record = (request: FastifyRequest, reply: FastifyReply) => {
       if (request.routeOptions.config.longLived && reply.statusCode < 400) return
       // The route pattern, never the raw URL: one series per route, whatever ids clients send.
       const route = `${request.method} ${request.routeOptions.url ?? '(no route)'}`
@@ -136,6 +136,11 @@ export default fp<MetricsOptions>(
         buckets.delete(key)
         write([requestRecord(key, latencies)])
       }
+    }
+    // With `done`, not async: it runs on every request and never waits.
+    app.addHook('onResponse', (request, reply, done) => {
+      record(request, reply)
+      done()
     })
 
     const timer = setInterval(() => {

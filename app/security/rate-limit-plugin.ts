@@ -33,21 +33,28 @@ export default fp<RateLimitOptions>(
     const byIpWrites = limiter(limits.ipWritesPerMinute, (request) => `write:${request.ip}`)
     const byOperator = limiter(limits.operatorWritesPerMinute, (request) => `operator:${request.operator?.id}`)
 
-    const enforce = async (check: ReturnType<typeof limiter>, request: FastifyRequest) => {
-      if (!check) return
+    const enforce = async (check: NonNullable<ReturnType<typeof limiter>>, request: FastifyRequest) => {
       const result = await check(request)
       if (!result.isAllowed && result.isExceeded) {
         throw tooManyRequests('RATE_LIMITED', `Too many requests: retry in ${result.ttlInSeconds} s`, result.ttlInSeconds)
       }
     }
 
-    app.addHook('onRequest', async (request) => {
-      if (request.routeOptions.url === '/health') return
-      await enforce(SAFE_METHODS.has(request.method) ? byIpReads : byIpWrites, request)
-    })
-    app.addHook('preHandler', async (request) => {
-      if (request.operator && !SAFE_METHODS.has(request.method)) await enforce(byOperator, request)
-    })
+    // Hooks with `done`, not async, and none for a limit that is off: requests no limit applies
+    // to pass without a promise.
+    if (byIpReads || byIpWrites) {
+      app.addHook('onRequest', (request, _reply, done) => {
+        const check = SAFE_METHODS.has(request.method) ? byIpReads : byIpWrites
+        if (!check || request.routeOptions.url === '/health') return done()
+        enforce(check, request).then(() => done(), done)
+      })
+    }
+    if (byOperator) {
+      app.addHook('preHandler', (request, _reply, done) => {
+        if (!request.operator || SAFE_METHODS.has(request.method)) return done()
+        enforce(byOperator, request).then(() => done(), done)
+      })
+    }
   },
   { name: 'rate-limits' }
 )
