@@ -4,38 +4,18 @@
 // makes it one. With tap's JUnit reporter the left-out files are added to the report as
 // skipped test cases, so CodeBuild's report shows them too.
 //
-// Before tap: `npm run build` when dist/ or client-dist/ is missing or older than its sources,
-// since the bundle tests package what the build produced (TEST_SKIP_BUILD=1 skips this: for runs
-// inside a test run, which must not rebuild what other test files are reading).
+// Before tap: `npm run build` when the build is missing or older than its inputs
+// (scripts/build-if-stale.ts, as `npm start` does), since the bundle tests package what the build
+// produced. TEST_SKIP_BUILD=1 skips this: for runs inside a test run, which must not rebuild what
+// other test files are reading.
 import { spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { LeftOutFile } from '../test/support/needs.js'
 
 const root = path.resolve(import.meta.dirname, '..')
-const BUILD_SOURCES = ['app', 'migrations', 'client']
-const BUILD_OUTPUTS = ['dist/app/server.js', 'client-dist/index.html']
-
-async function newestModification(directory: string): Promise<number> {
-  let newest = 0
-  for (const entry of await readdir(directory, { recursive: true, withFileTypes: true })) {
-    if (entry.isFile()) newest = Math.max(newest, (await stat(path.join(entry.parentPath, entry.name))).mtimeMs)
-  }
-  return newest
-}
-
-/** Why the build is out of date, or undefined when it is current. */
-async function staleBuild(): Promise<string | undefined> {
-  const missing = BUILD_OUTPUTS.filter((file) => !existsSync(path.join(root, file)))
-  if (missing.length > 0) return `${missing.join(' and ')} missing`
-  const built = Math.min(...(await Promise.all(BUILD_OUTPUTS.map(async (file) => (await stat(path.join(root, file))).mtimeMs))))
-  for (const source of BUILD_SOURCES) {
-    if ((await newestModification(path.join(root, source))) > built) return `${source}/ changed since the last build`
-  }
-  return undefined
-}
 
 /** The value of a tap option given as `--name=value`, `--name value` or `-X value`. */
 function option(args: string[], long: string, short: string): string | undefined {
@@ -91,10 +71,8 @@ async function addToJunit(file: string, leftOut: LeftOutFile[]): Promise<void> {
 }
 
 const tapArguments = process.argv.slice(2)
-const stale = process.env.TEST_SKIP_BUILD === '1' ? undefined : await staleBuild()
-if (stale) {
-  process.stdout.write(`npm test: building first (${stale}): npm run build\n`)
-  const build = spawnSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' })
+if (process.env.TEST_SKIP_BUILD !== '1') {
+  const build = spawnSync(process.execPath, ['scripts/build-if-stale.ts'], { cwd: root, stdio: 'inherit' })
   if (build.status !== 0) process.exit(build.status ?? 1)
 }
 
