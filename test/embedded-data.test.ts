@@ -42,7 +42,7 @@ t.test('a new data directory starts from the prepared one, equal to a database m
   const logged: string[] = []
   const log = pino({ level: 'info' }, { write: (line: string) => logged.push(JSON.parse(line).msg) })
   await prepareDatabase(loaded.db, log)
-  t.same(logged, [], 'the start finds nothing to migrate or seed')
+  t.same(logged, ['seeded the habitable planet catalogue'], 'the start finds nothing to migrate, and seeds as on any new database')
   const fromPrepared = await contents(loaded.db)
   await loaded.destroy()
 

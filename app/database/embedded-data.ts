@@ -1,5 +1,5 @@
 // The embedded database's first start: instead of initdb and every migration (10–20 s of
-// WebAssembly), PGlite unpacks a data directory that `npm run build` migrated and seeded
+// WebAssembly), PGlite unpacks a data directory that `npm run build` migrated
 // (scripts/embedded-data.ts). The start then migrates as always, which is a no-op while the dump
 // is as new as the migrations, and catches up when it is not.
 import { existsSync } from 'node:fs'
