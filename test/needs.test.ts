@@ -74,7 +74,7 @@ t.test('every test file that starts a PostgreSQL cluster, nginx or Chromium decl
   const uses: [Need, RegExp][] = [
     ['postgres-server', /\b(startPostgresCluster|scratchDatabase)\(/],
     ['nginx', /\b(startNginx|testNginxConfig|Fleet\.create)\(/],
-    ['chromium', /\bchromium\.launch\(/],
+    ['chromium', /\b(chromium\.launch|launchChromium)\(/],
     ['netns', /\bunshare\b/]
   ]
   const files = [

@@ -4,13 +4,11 @@
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { appendToFeed } from '../../app/writes/feed.js'
-import { chromiumPath, requireNeeds } from '../support/needs.js'
-import { ensureClientBuilt, startService } from './service.js'
+import { requireNeeds } from '../support/needs.js'
+import { ensureClientBuilt, launchChromium, SCREENSHOTS, startService } from './service.js'
 
-const CHROMIUM = chromiumPath()
-const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-artifacts/screenshots')
 const HISTORY_ROWS = 10_000
 
 t.setTimeout(900_000)
@@ -22,11 +20,7 @@ await mkdir(SCREENSHOTS, { recursive: true })
 const service = await startService(t)
 t.comment(`service on ${service.origin} (${service.kind})`)
 
-const browser: Browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run']
-})
-t.teardown(() => browser.close())
+const browser = await launchChromium(t)
 
 /** Every request for another host: blocked, and recorded so the last test can fail on it. */
 const foreignRequests: string[] = []

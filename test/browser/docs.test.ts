@@ -4,12 +4,9 @@
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
-import { chromium } from 'playwright-core'
-import { chromiumPath, requireNeeds } from '../support/needs.js'
-import { ensureClientBuilt, startService } from './service.js'
+import { requireNeeds } from '../support/needs.js'
+import { ensureClientBuilt, launchChromium, SCREENSHOTS, startService } from './service.js'
 
-const CHROMIUM = chromiumPath()
-const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-artifacts/screenshots')
 
 t.setTimeout(600_000)
 
@@ -19,11 +16,7 @@ await ensureClientBuilt()
 await mkdir(SCREENSHOTS, { recursive: true })
 const service = await startService(t)
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run']
-})
-t.teardown(() => browser.close())
+const browser = await launchChromium(t)
 const context = await browser.newContext({ baseURL: service.origin, viewport: { width: 1280, height: 900 }, serviceWorkers: 'block' })
 t.teardown(() => context.close())
 

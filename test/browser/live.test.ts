@@ -5,14 +5,12 @@
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
+import type { BrowserContext, Page } from 'playwright-core'
 import { syncSpacexLaunches } from '../../app/spacex/spacex-sync.js'
 import { startFakeSpacex } from '../support/fake-spacex.js'
-import { chromiumPath, requireNeeds } from '../support/needs.js'
-import { ensureClientBuilt, startService } from './service.js'
+import { requireNeeds } from '../support/needs.js'
+import { ensureClientBuilt, launchChromium, SCREENSHOTS, startService } from './service.js'
 
-const CHROMIUM = chromiumPath()
-const SCREENSHOTS = path.resolve(import.meta.dirname, '../../test-artifacts/screenshots')
 
 t.setTimeout(600_000)
 
@@ -23,11 +21,7 @@ await mkdir(SCREENSHOTS, { recursive: true })
 const service = await startService(t)
 t.comment(`service on ${service.origin} (${service.kind})`)
 
-const browser: Browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run']
-})
-t.teardown(() => browser.close())
+const browser = await launchChromium(t)
 
 declare global {
   interface Window {

@@ -5,14 +5,29 @@ import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Kysely } from 'kysely'
+import { chromium, type Browser } from 'playwright-core'
 import { buildClient, DEFAULT_OUT_DIR } from '../../client/build.js'
 import { withDatabase } from '../../app/database/database.js'
 import type { Database } from '../../app/database/schema.js'
 import { openTestDatabase, silentLog, testConfig } from '../helpers.js'
 import { freePort } from '../support/free-port.js'
+import { chromiumPath } from '../support/needs.js'
 import { spawnService, waitUntilHealthy, type ServiceProcess } from '../support/service-process.js'
 
 const PROJECT_DIR = path.resolve(import.meta.dirname, '../..')
+
+/** Where the browser tests leave their screenshots (test-artifacts/, not committed). */
+export const SCREENSHOTS = path.join(PROJECT_DIR, 'test-artifacts/screenshots')
+
+/** The headless Chromium the browser tests drive, with the flags this machine needs; closed at the end. */
+export async function launchChromium(t: Teardown): Promise<Browser> {
+  const browser = await chromium.launch({
+    executablePath: chromiumPath(),
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run']
+  })
+  t.teardown(() => browser.close())
+  return browser
+}
 /** Generous: a cold PGlite start on a loaded CI machine takes tens of seconds. */
 const START_TIMEOUT_MS = 180_000
 
