@@ -244,7 +244,12 @@ t.test('under load: rotate the password, then the secret; every 201 is stored, f
   const stored = new Set(rows.map((row) => row.flight_number as number))
   t.same(created.filter((outcome) => !stored.has(outcome.flightNumber as number)), [], 'every 201 is in the database')
   t.ok(created.length >= 5, `${created.length} launches created`)
-  t.ok(failed.length <= 10, `failed requests stay within a handful: ${failed.length}`)
+  // How many fail depends on how fast 8 workers get their 503s in the 0.8 s between the new
+  // password and the new secret (machine speed); that they fail only then does not.
+  t.ok(
+    failed.every((outcome) => outcome.ended >= rotatedAt && outcome.started <= swappedAt),
+    `requests fail only between the rotation and the pool's swap to the new credentials (${failed.length} failed)`
+  )
   t.ok(failed.every((outcome) => outcome.status === 503), 'failures are 503s')
   t.equal(count(REJECTED), 1, 'one rejection handled')
   t.ok(count(RETRIED) >= 1, 'rejected connects were retried')
