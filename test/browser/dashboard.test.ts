@@ -1,13 +1,12 @@
 // The dashboard in a real Chromium (the Debian package) against the real service on a real
 // database: the flows operators depend on, keyboard use, a 360 px screen, 10,000 history rows,
 // and no request to any other host. Screenshots of every page go to test-artifacts/screenshots/.
-import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import type { BrowserContext, Page } from 'playwright-core'
 import { appendToFeed } from '../../app/writes/feed.js'
 import { requireNeeds } from '../support/needs.js'
-import { ensureClientBuilt, launchChromium, SCREENSHOTS, startService } from './service.js'
+import { launchChromium, SCREENSHOTS, startService } from './service.js'
 
 const HISTORY_ROWS = 10_000
 
@@ -15,8 +14,6 @@ t.setTimeout(900_000)
 
 await requireNeeds(t, ['chromium'])
 
-await ensureClientBuilt()
-await mkdir(SCREENSHOTS, { recursive: true })
 const service = await startService(t)
 t.comment(`service on ${service.origin} (${service.kind})`)
 

@@ -1,19 +1,15 @@
 // The API reference (/docs, swagger-ui served by the service) in a real Chromium against the real
 // service: it renders every operation and its error examples under the page's CSP, with no CSP
 // violation and no request to any other host, and the dashboard's footer links to it.
-import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import { requireNeeds } from '../support/needs.js'
-import { ensureClientBuilt, launchChromium, SCREENSHOTS, startService } from './service.js'
-
+import { launchChromium, SCREENSHOTS, startService } from './service.js'
 
 t.setTimeout(600_000)
 
 await requireNeeds(t, ['chromium'])
 
-await ensureClientBuilt()
-await mkdir(SCREENSHOTS, { recursive: true })
 const service = await startService(t)
 
 const browser = await launchChromium(t)

@@ -2,22 +2,18 @@
 // browser context. What one does shows up in the other's Upcoming, History, yearly chart and planet
 // counts without a reload; screen readers hear the other's changes, never their own twice; and the
 // status in the masthead goes from Live to Reconnecting… while the service restarts, and back.
-import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 import t from 'tap'
 import type { BrowserContext, Page } from 'playwright-core'
 import { syncSpacexLaunches } from '../../app/spacex/spacex-sync.js'
 import { startFakeSpacex } from '../support/fake-spacex.js'
 import { requireNeeds } from '../support/needs.js'
-import { ensureClientBuilt, launchChromium, SCREENSHOTS, startService } from './service.js'
-
+import { launchChromium, SCREENSHOTS, startService } from './service.js'
 
 t.setTimeout(600_000)
 
 await requireNeeds(t, ['chromium'])
 
-await ensureClientBuilt()
-await mkdir(SCREENSHOTS, { recursive: true })
 const service = await startService(t)
 t.comment(`service on ${service.origin} (${service.kind})`)
 

@@ -1,7 +1,7 @@
 // The real service for browser tests: `node --import=tsx app/server.ts` (what `npm start` runs) as
 // a child process on a free loopback port, on a private real PostgreSQL database when
 // TEST_DATABASE_URL is set, else on PGlite in a temporary DATA_DIR.
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { Kysely } from 'kysely'
@@ -57,7 +57,7 @@ export interface RunningService {
  * Builds client-dist/ only when it is missing or older than a client source: CI has just run
  * `npm run build`, and other test files (the EB bundle) read client-dist/ while this one runs.
  */
-export async function ensureClientBuilt(): Promise<void> {
+async function ensureClientBuilt(): Promise<void> {
   const built = await stat(path.join(DEFAULT_OUT_DIR, 'index.html')).catch(() => undefined)
   if (built) {
     const sources = await readdir(path.join(PROJECT_DIR, 'client'), { recursive: true, withFileTypes: true })
@@ -76,6 +76,8 @@ async function stop(service: ServiceProcess): Promise<void> {
 }
 
 export async function startService(t: Teardown): Promise<RunningService> {
+  await ensureClientBuilt()
+  await mkdir(SCREENSHOTS, { recursive: true })
   const port = await freePort()
   const origin = `http://127.0.0.1:${port}`
   // PUBLIC_URL: the first-run setup link names the address the browser uses (cookies are per host).
