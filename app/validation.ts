@@ -14,6 +14,9 @@ const strict = addFormats.default(new Ajv({ ...shared, coerceTypes: false }))
 export const validatorCompiler: FastifySchemaCompiler<object> = ({ schema, httpPart }) =>
   (httpPart === 'body' ? strict : coercing).compile(schema)
 
+/** A schema's check outside a route, e.g. for a command-line argument the API also accepts. */
+export const compileCheck = (schema: TSchema): ((value: unknown) => boolean) => strict.compile(schema)
+
 /**
  * What no text field accepts: C0 and C1 control characters (NUL among them, which PostgreSQL
  * cannot store) and unpaired surrogates (which have no UTF-8 form). Ajv compiles patterns with
@@ -26,6 +29,8 @@ export const FORBIDDEN_CHARACTERS = new RegExp(`[${FORBIDDEN}]`, 'u')
 export const TEXT_PATTERN = `^[^${FORBIDDEN}]*$`
 /** Pattern of a required text field: the same, with at least one visible character. */
 export const NON_BLANK_TEXT_PATTERN = `^\\s*[^\\s${FORBIDDEN}][^${FORBIDDEN}]*$`
+/** Pattern of an email address: one @ between two runs of visible, allowed characters. */
+export const EMAIL_PATTERN = `^[^\\s@${FORBIDDEN}]+@[^\\s@${FORBIDDEN}]+$`
 
 /**
  * `T | null` as `{ type: [T's type, 'null'] }` rather than typebox's `anyOf`: fast-json-stringify

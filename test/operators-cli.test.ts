@@ -81,6 +81,12 @@ t.test('operator:create refuses short passwords and bad arguments with one line'
   t.match(noName.stderr, /^operator: --name is required\nusage:/)
   const role = await operatorCli(['create', '--email', 'b@example.com', '--name', 'B', '--role', 'root'], env, `${PASSWORD}\n`)
   t.match(role.stderr, /--role must be operator or admin/)
+  const email = await operatorCli(['create', '--email', 'b c@example.com', '--name', 'B'], env, `${PASSWORD}\n`)
+  t.equal(email.code, 1)
+  t.match(email.stderr, /^operator: --email must be an address like ada@example\.com/)
+  const name = await operatorCli(['create', '--email', 'b@example.com', '--name', 'B\u0007ell'], env, `${PASSWORD}\n`)
+  t.equal(name.code, 1)
+  t.match(name.stderr, /^operator: --name must have at most 100 characters and no control characters/)
 })
 
 t.test('operator:reset-password sets a new password and ends the sessions; operator:disable refuses sign-in', async (t) => {

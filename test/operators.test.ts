@@ -132,3 +132,24 @@ t.test('admins list, invite and disable operators; invite links set a password o
 t.test('the dummy hash unknown emails are checked against uses the current parameters', async (t) => {
   t.equal(hashParameters(DUMMY_PASSWORD_HASH), CURRENT_HASH_PARAMETERS)
 })
+
+t.test('emails and names with control characters get 400 INVALID_CHARACTERS on every route that takes them; nothing is stored', async (t) => {
+  const { app, operator, database } = await buildTestApp(t)
+  const admin = await createTestOperator(database.db, { role: 'admin' })
+  const countOperators = async () => (await database.db.selectFrom('operators').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n
+  const before = await countOperators()
+  const refused = [
+    { url: '/v1/session', payload: { email: '\u0000@\u0000', password: PASSWORD }, field: 'email' },
+    { url: '/v1/session', payload: { email: 'a\u0085b@example.com', password: PASSWORD }, field: 'email' },
+    { url: '/v1/operators', payload: { email: 'x@example.com', name: 'X\u0000' }, headers: admin.headers, field: 'name' },
+    { url: '/v1/operators', payload: { email: 'x\u0001@example.com', name: 'X' }, headers: admin.headers, field: 'email' },
+    { url: '/v1/tokens', payload: { name: 'CI\u0000' }, headers: operator.headers, field: 'name' },
+    { url: '/v1/setup', payload: { token: 'x', email: 'y@example.com', name: '\ud800', password: PASSWORD }, field: 'name' }
+  ]
+  for (const { url, payload, headers, field } of refused) {
+    const response = await app.inject({ method: 'POST', url, payload, headers })
+    t.equal(response.statusCode, 400, `${url} ${JSON.stringify(payload)}`)
+    t.same(response.json(), { error: `${field} must not contain control characters or unpaired surrogates`, code: 'INVALID_CHARACTERS', field })
+  }
+  t.equal(await countOperators(), before)
+})

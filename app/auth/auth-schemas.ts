@@ -1,5 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { EmailSchema, RoleSchema } from '../operators/operator-schemas.js'
+import { NON_BLANK_TEXT_PATTERN } from '../validation.js'
 
 export const SessionOperatorSchema = Type.Object(
   { id: Type.Integer(), email: Type.String(), name: Type.String(), role: RoleSchema },
@@ -41,7 +42,7 @@ export const NewApiTokenSchema = Type.Object(
 
 export const CreateApiTokenBodySchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 100, pattern: '\\S', description: 'What the token is for, e.g. "CI deploys"' }),
+    name: Type.String({ minLength: 1, maxLength: 100, pattern: NON_BLANK_TEXT_PATTERN, description: 'What the token is for, e.g. "CI deploys"' }),
     expiresInDays: Type.Integer({ minimum: 1, maximum: 365, default: 90 })
   },
   { additionalProperties: false }

@@ -11,7 +11,9 @@ import { withDatabase } from '../database/database.js'
 import { migrateToLatest } from '../database/migrate.js'
 import { HttpError } from '../errors/http-errors.js'
 import { loggerOptions } from '../logger.js'
+import { compileCheck } from '../validation.js'
 import { runWrite } from '../writes/unit-of-work.js'
+import { DisplayNameSchema, EmailSchema } from './operator-schemas.js'
 import { disableOperator, findOperatorByEmail, insertOperator, setOperatorPassword } from './operators-queries.js'
 import { hashPassword, MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.js'
 
@@ -22,6 +24,10 @@ const USAGE = `usage:
 The password is read from standard input when it is not a terminal, else prompted for (not echoed).`
 
 class UsageError extends Error {}
+
+// The same rules as the API's, so the command cannot store what a sign-in could not match.
+const isEmail = compileCheck(EmailSchema)
+const isDisplayName = compileCheck(DisplayNameSchema)
 
 type Command = 'create' | 'disable' | 'reset-password'
 
@@ -36,7 +42,9 @@ function readArguments() {
     if (values.help) return { help: true as const }
     if (command !== 'create' && command !== 'disable' && command !== 'reset-password') throw new UsageError(`unknown command ${command ?? '(none)'}`)
     if (!values.email) throw new UsageError('--email is required')
+    if (!isEmail(values.email)) throw new UsageError('--email must be an address like ada@example.com: no spaces or control characters, at most 254 characters')
     if (command === 'create' && !values.name?.trim()) throw new UsageError('--name is required')
+    if (command === 'create' && !isDisplayName(values.name)) throw new UsageError('--name must have at most 100 characters and no control characters')
     const role = values.role ?? 'operator'
     if (role !== 'operator' && role !== 'admin') throw new UsageError('--role must be operator or admin')
     return { help: false as const, command: command as Command, email: values.email, name: values.name ?? '', role: role as 'operator' | 'admin' }

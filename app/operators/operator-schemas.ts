@@ -1,4 +1,5 @@
 import { Type, type Static } from 'typebox'
+import { EMAIL_PATTERN, NON_BLANK_TEXT_PATTERN } from '../validation.js'
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from './passwords.js'
 
 export const RoleSchema = Type.Union([Type.Literal('operator'), Type.Literal('admin')])
@@ -18,8 +19,8 @@ export const OperatorSchema = Type.Object(
 )
 export type Operator = Static<typeof OperatorSchema>
 
-export const EmailSchema = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^\\s@]+$' })
-export const DisplayNameSchema = Type.String({ minLength: 1, maxLength: 100, pattern: '\\S' })
+export const EmailSchema = Type.String({ minLength: 3, maxLength: 254, pattern: EMAIL_PATTERN })
+export const DisplayNameSchema = Type.String({ minLength: 1, maxLength: 100, pattern: NON_BLANK_TEXT_PATTERN })
 export const PasswordSchema = Type.String({
   minLength: MIN_PASSWORD_LENGTH,
   maxLength: MAX_PASSWORD_LENGTH,
