@@ -183,7 +183,7 @@ t.test('stored answers and feed events are pruned after their retention, never b
 
 const onPostgres = process.env.TEST_DATABASE_URL !== undefined
 
-t.test('feed ids commit in order, and a notification arrives only for a commit', { skip: !onPostgres && 'needs a second connection: PostgreSQL only' }, async (t) => {
+t.test('writers commit side by side; the feed is delivered in id order, without skipping an id that committed late', { skip: !onPostgres && 'needs a second connection: PostgreSQL only' }, async (t) => {
   const { app, operator } = await buildTestApp(t)
   const connectionString = await databaseUrlOf(app.db)
   const listener = new pg.Client({ connectionString })
@@ -194,31 +194,38 @@ t.test('feed ids commit in order, and a notification arrives only for a commit',
     if (message.channel === FEED_CHANNEL) notifications.push(message.payload ?? '')
   })
   await listener.query(`listen ${FEED_CHANNEL}`)
+  const delivered: string[] = []
+  app.changeFeed.subscribe((event) => delivered.push(`${event.id} ${event.type}`))
 
-  // A second session standing in for a writer that holds the feed lock at its last step.
-  const holder = new pg.Client({ connectionString })
-  await holder.connect()
-  t.teardown(() => holder.end())
-  await holder.query('begin')
-  await holder.query(`select pg_advisory_xact_lock(7231604401)`)
-  const early = await holder.query<{ id: string }>(`insert into change_events (type, payload) values ('sync', '{}') returning id::text`)
+  // Stand-ins for writers at their last step (events appended, not yet committed), as appendToFeed leaves them.
+  const inFlight = async (type: string) => {
+    const writer = new pg.Client({ connectionString })
+    await writer.connect()
+    t.teardown(() => writer.end())
+    await writer.query('begin')
+    const { rows } = await writer.query<{ id: string }>(
+      `insert into change_events (type, payload) select $1, '{}' from (select pg_advisory_xact_lock_shared(7231604401) offset 0) as feed_lock returning id::text`,
+      [type]
+    )
+    await writer.query('select pg_notify($1, $2)', [FEED_CHANNEL, rows[0]!.id])
+    return { writer, id: rows[0]!.id }
+  }
+  const late = await inFlight('sync')
+  const dropped = await inFlight('planets')
 
-  let scheduled = false
-  const write = app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: operator.headers }).then((answer) => {
-    scheduled = true
-    return answer
-  })
+  const answer = await app.inject({ method: 'POST', url: '/v1/launches', payload: launch, headers: operator.headers })
+  t.equal(answer.statusCode, 201, 'a write commits while earlier writers are still in flight')
+  const written = (await feedRows(app.db)).find((row) => row.type === 'launch')!
+  t.ok(BigInt(written.id) > BigInt(late.id), 'the write that committed first has the later id')
   await new Promise((resolve) => setTimeout(resolve, 300))
-  t.notOk(scheduled, 'a write waits for the writer ahead of it to commit its events')
-  await holder.query('rollback')
-  const answer = await write
-  t.equal(answer.statusCode, 201)
-  const feed = await feedRows(app.db)
-  t.equal(feed.length, 1, 'the rolled-back event is gone')
-  t.ok(BigInt(feed[0]!.id) > BigInt(early.rows[0]!.id), 'the later write has the later id')
+  t.same(delivered, [], 'nothing is delivered past an id still in flight')
 
-  await new Promise((resolve) => setTimeout(resolve, 200))
-  t.same(notifications, [feed[0]!.id], 'one notification, for the committed write, carrying its event id')
+  await late.writer.query('commit')
+  await dropped.writer.query('rollback')
+  for (let waited = 0; (delivered.length < 2 || notifications.length < 2) && waited < 5000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20))
+  t.same(delivered, [`${late.id} sync`, `${written.id} launch`], 'in id order, the late commit included, the rolled-back event never')
+  t.equal(app.changeFeed.lastEventId(), Number(written.id))
+  t.same(notifications.sort(), [late.id, written.id].sort(), 'one notification per commit, carrying its newest event id; none for the rollback')
 })
 
 /** The test database's URL, from its name on the server (the handle only describes it). */

@@ -138,15 +138,17 @@ const eventsRoutes: FastifyPluginAsyncTypebox<EventsRoutesOptions> = async (app,
        */
       async function replay(after: number | undefined): Promise<void> {
         const { oldest, newest } = await feedBounds(app.db)
+        // Everything up to it is final and was delivered live here; later events are in `held`.
+        const delivered = app.changeFeed.lastEventId()
         if (after === undefined || after < oldest - 1 || after > newest) {
           // Pruned (older than the feed keeps), or from another database: only a refetch is right.
-          position = newest
-          stream.write(`id: ${newest}\nevent: reset\ndata: {}\n\n`)
+          position = delivered
+          stream.write(`id: ${delivered}\nevent: reset\ndata: {}\n\n`)
         } else {
           position = after
           let page: StoredFeedEvent[]
           do {
-            page = await feedEventsAfter(app.db, position, REPLAY_PAGE_SIZE)
+            page = await feedEventsAfter(app.db, position, delivered, REPLAY_PAGE_SIZE)
             for (const event of page) send(event)
             if (body.writableNeedDrain && !ended) await Promise.race([once(body, 'drain'), once(response, 'close')])
           } while (page.length === REPLAY_PAGE_SIZE && !ended)

@@ -3,7 +3,7 @@ import type { FastifyBaseLogger } from 'fastify'
 import { sql, type Kysely } from 'kysely'
 import type { DatabaseHandle, Listening } from '../database/database.js'
 import type { ChangeEventType, Database } from '../database/schema.js'
-import { FEED_CHANNEL } from '../writes/feed.js'
+import { FEED_CHANNEL, feedHorizon } from '../writes/feed.js'
 
 /** One change_events row, as subscribers receive it. */
 export interface StoredFeedEvent {
@@ -17,7 +17,10 @@ export interface StoredFeedEvent {
 export interface ChangeFeed {
   /** Every event committed from now on, once each, in id order; returns the unsubscribe function. */
   subscribe(listener: (event: StoredFeedEvent) => void): () => void
-  /** The id of the last event delivered to subscribers (the feed's max id when the app started). */
+  /**
+   * The id of the last event delivered to subscribers (the feed's horizon when the app started):
+   * every event up to it is final, so a replay from the table may read up to it.
+   */
   lastEventId(): number
   /**
    * Called after the LISTEN session was lost and is back (the events it missed are delivered
@@ -39,12 +42,13 @@ export function reconnectDelayMs(attempt: number, random = Math.random): number 
   return Math.round(ceiling * (0.5 + random() / 2))
 }
 
-/** Events after `afterId`, oldest first, at most `limit`. */
-export async function feedEventsAfter(db: Kysely<Database>, afterId: number, limit: number): Promise<StoredFeedEvent[]> {
+/** Events after `afterId` up to `throughId` (a feedHorizon: none later can appear below it), oldest first, at most `limit`. */
+export async function feedEventsAfter(db: Kysely<Database>, afterId: number, throughId: number, limit: number): Promise<StoredFeedEvent[]> {
   const rows = await db
     .selectFrom('change_events')
     .select(['type', 'payload', sql<string>`id::text`.as('id'), 'created_at'])
     .where('change_events.id', '>', sql<string>`${afterId}::bigint`)
+    .where('change_events.id', '<=', sql<string>`${throughId}::bigint`)
     // The table's column: plain `id` would be the text alias above, and "10" sorts before "9".
     .orderBy('change_events.id')
     .limit(limit)
@@ -69,7 +73,8 @@ export async function feedBounds(db: Kysely<Database>): Promise<{ oldest: number
 /**
  * The instance's one LISTEN session on the change feed, turned into an in-process emitter.
  * A notification only says "something up to id N committed": the events themselves are read from
- * change_events after the last id delivered, so a notification lost while the session was down
+ * change_events after the last id delivered, up to the feed's horizon (see feedHorizon: a later id
+ * can commit before an earlier one), so a notification lost while the session was down
  * (PostgreSQL never queues them for a session that is not listening) costs nothing: after a
  * reconnect, with jittered backoff, the same query replays everything missed, in order.
  */
@@ -95,7 +100,7 @@ export class FeedListener implements ChangeFeed {
 
   /** Starts at the feed's current end: subscribers get what commits from now on. */
   async start(): Promise<void> {
-    this.#lastId = (await feedBounds(this.#database.db)).newest
+    this.#lastId = await feedHorizon(this.#database.db)
     this.#listening = await this.#listen()
     this.#pingTimer = setInterval(() => void this.#ping(), PING_INTERVAL_MS).unref()
     // A write that committed between reading the end and LISTEN taking effect notified nobody.
@@ -158,9 +163,10 @@ export class FeedListener implements ChangeFeed {
       while (this.#behind && !this.#closed) {
         this.#behind = false
         try {
+          const horizon = await feedHorizon(this.#database.db)
           let page: StoredFeedEvent[]
           do {
-            page = await feedEventsAfter(this.#database.db, this.#lastId, PAGE_SIZE)
+            page = await feedEventsAfter(this.#database.db, this.#lastId, horizon, PAGE_SIZE)
             for (const event of page) this.#deliver(event)
           } while (page.length === PAGE_SIZE && !this.#closed)
         } catch (error) {

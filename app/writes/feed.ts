@@ -5,10 +5,12 @@ import type { ChangeEventType, Database } from '../database/schema.js'
 export const FEED_CHANNEL = 'mission_control_changes'
 
 /**
- * Serialises the last step of every write. Identity values are handed out when a row is inserted,
- * not when it commits, so two writers could otherwise commit ids 8 and 7 in that order, and a reader
- * resuming "after 8" would never see 7. Holding this lock from the feed insert to the commit makes
- * ids commit in order. Any constant shared by all instances works.
+ * Identity values are handed out when a row is inserted, not when it commits: two writers can
+ * commit ids 8 and 7 in that order, and a reader resuming "after 8" would never see 7. Writers
+ * hold this lock shared from their feed insert to their commit, so they still commit side by side
+ * (and PostgreSQL flushes their commits together); a reader takes it exclusively for an instant
+ * (feedHorizon) to learn up to which id nothing is still in flight. Any constant shared by all
+ * instances works.
  */
 const FEED_LOCK_KEY = 7_231_604_401
 
@@ -19,10 +21,10 @@ export interface FeedEvent {
 }
 
 /**
- * Appends a write's events to the feed and notifies listeners; call it last, just before commit.
- * One statement: every round trip after the lock is taken lengthens the part of all writes that
- * runs one at a time. The lock sits in FROM, so it is taken before the rows (and their ids) exist;
- * OFFSET 0 keeps the planner from dropping the call, whose result nothing reads.
+ * Appends a write's events to the feed and notifies listeners; call it last, just before commit:
+ * a reader's feedHorizon waits for it from here to the commit. The lock sits in FROM, so it is
+ * taken before the rows (and their ids) exist; OFFSET 0 keeps the planner from dropping the call,
+ * whose result nothing reads.
  */
 export async function appendToFeed(trx: Transaction<Database>, events: FeedEvent[]): Promise<void> {
   if (events.length === 0) return
@@ -32,12 +34,26 @@ export async function appendToFeed(trx: Transaction<Database>, events: FeedEvent
     with appended as (
       insert into change_events (type, payload)
       select event ->> 'type', event -> 'payload'
-      from (select pg_advisory_xact_lock(${FEED_LOCK_KEY}) offset 0) as feed_lock,
+      from (select pg_advisory_xact_lock_shared(${FEED_LOCK_KEY}) offset 0) as feed_lock,
            jsonb_array_elements(${rows}::jsonb) with ordinality as appending(event, position)
       order by position
       returning id
     )
     select pg_notify(${FEED_CHANNEL}, max(id)::text) from appended`.execute(trx)
+}
+
+/**
+ * An id up to which every event is final: committed (and visible from now on) or rolled back.
+ * Read events only up to it, in id order, and none is ever skipped. Every id at or below the
+ * newest the statement sees was handed out before the statement began (the identity caches no
+ * values, so ids are handed out in time order), to a writer holding the
+ * lock shared; by the time the exclusive lock is granted (within the same statement) all such
+ * writers have finished. Writers arriving meanwhile wait for those and this one statement.
+ */
+export async function feedHorizon(db: Kysely<Database>): Promise<number> {
+  const { rows } = await sql<{ horizon: string }>`
+    select coalesce((select max(id) from change_events), 0)::text as horizon, pg_advisory_xact_lock(${FEED_LOCK_KEY})`.execute(db)
+  return Number(rows[0]!.horizon)
 }
 
 /** Events are kept at least a day, and the newest 10,000 whatever their age (for Last-Event-ID replay). */
