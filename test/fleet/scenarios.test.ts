@@ -223,7 +223,9 @@ async function scenarios(): Promise<void> {
     const limit = CONNECT_TIMEOUT_MS + STATEMENT_TIMEOUT_MS + 1000
     t.ok(slowest <= limit + 1500, `requests fail within the configured timeouts (slowest ${seconds(slowest)}, limit ${seconds(limit)})`)
     t.ok(shed > 0, 'load was shed with 503 SERVICE_OVERLOADED')
-    t.ok(eventLoopMax < 200, `event-loop delay stayed below 200 ms (${eventLoopMax} ms)`)
+    // A loop blocked by the outage (a synchronous retry, a busy wait) stalls for seconds; a shared
+    // 2-core machine alone delays it by up to a couple of hundred ms (207 ms seen at load 11).
+    t.ok(eventLoopMax < 500, `event-loop delay stayed below 500 ms (${eventLoopMax} ms)`)
     t.ok(recovery <= STATEMENT_TIMEOUT_MS + 3000, `recovered ${seconds(recovery)} after SIGCONT`)
     t.same(webPids(), pids, 'no web process restarted')
     exactlyOnce(t, result)
