@@ -2,7 +2,9 @@
 // `npm run build` first; NODE_ENV=production, the default log level, PostgreSQL). Two instances
 // on one scratch database; 1,000 clients hold GET /v1/events on instance A and one on B while
 // launches are scheduled on A, one at a time. Measured: write → delivered to every client on A
-// (from the moment the POST is sent), A's RSS, and write on A → delivered on B.
+// (from the moment the POST is sent), A's RSS, and write on A → delivered on B. The same clients
+// and writes against the anchor first (bench/anchor.ts: bare Fastify + pg, one LISTEN connection,
+// each event written to every stream), for what this machine itself costs.
 // BENCH_DATABASE_URL picks the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres).
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
@@ -29,32 +31,42 @@ function run(args: string[], env: Record<string, string>): Promise<void> {
   })
 }
 
-async function startInstance(): Promise<{ child: ChildProcess; baseUrl: string; exited: Promise<unknown> }> {
+interface Started {
+  child: ChildProcess
+  baseUrl: string
+  exited: Promise<unknown>
+}
+
+/** Starts a process and waits for `readyPath` to answer 200. */
+async function startProcess(args: string[], env: Record<string, string>, readyPath: string): Promise<Started> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['dist/app/server.js'], {
+  const child = spawn(process.execPath, args, {
     cwd: root,
-    env: {
-      PATH: process.env.PATH ?? '',
+    env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'ignore', 'inherit']
+  })
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  const baseUrl = `http://127.0.0.1:${port}`
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`)
+    if ((await fetch(`${baseUrl}${readyPath}`).then((r) => r.status, () => 0)) === 200) return { child, baseUrl, exited }
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+const startInstance = () =>
+  startProcess(
+    ['dist/app/server.js'],
+    {
       NODE_ENV: 'production',
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      HOST: '127.0.0.1',
       SPACEX_SYNC_ON_START: 'false',
       // One loopback address stands for 1,000 browsers.
       RATE_LIMIT_IP_READS_PER_MINUTE: '0',
       RATE_LIMIT_IP_WRITES_PER_MINUTE: '0',
       RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE: '0'
     },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const baseUrl = `http://127.0.0.1:${port}`
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`)
-    if ((await fetch(`${baseUrl}/health`).then((r) => r.status, () => 0)) === 200) return { child, baseUrl, exited }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
+    '/health'
+  )
 
 /** Opens a stream and calls `delivered(write number)` for each benchmark launch it carries. */
 function openStream(baseUrl: string, delivered: (write: number, at: number) => void): Promise<() => void> {
@@ -88,23 +100,27 @@ const percentile = (values: number[], p: number) => {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
 }
 
-await admin(`drop database if exists ${SCRATCH} with (force)`)
-await admin(`create database ${SCRATCH}`)
-const instances: Array<Awaited<ReturnType<typeof startInstance>>> = []
-try {
-  await run(['dist/app/database/migrate-cli.js'], { DATABASE_URL: databaseUrl })
-  const operator = await withDatabase(testConfig({ DATABASE_URL: databaseUrl }), silentLog, (database) => createTestOperator(database.db))
-  const [a, b] = [await startInstance(), await startInstance()]
-  instances.push(a, b)
-  const rssIdle = await rssMb(a.child.pid!)
-
-  const sentAt: number[] = []
+interface FanOut {
+  /** Write → delivered, per client and write, on the instance written to. */
+  onA: number[]
+  /** Per write, first → last arrival among its clients: the fan-out's own cost. */
+  fanOut: number[]
   /** How long each POST took to answer: the write's own share of write → delivered. */
+  postMs: number[]
+  onB: number[]
+  everyClientGotEveryEvent: boolean
+  rss: { idle: number; streams: number; peak: number }
+  seconds: number
+}
+
+/** CLIENTS streams on `a` (and one on `b`), WRITES launches scheduled on `a` one at a time. */
+async function measure(a: Started, b: Started | undefined, headers: Record<string, string>): Promise<FanOut> {
+  const rssIdle = await rssMb(a.child.pid!)
+  const sentAt: number[] = []
   const postMs: number[] = []
   const onA: number[] = []
   const onB: number[] = []
   const deliveredOnA = new Array<number>(WRITES).fill(0)
-  /** Per write, the first and last arrival among A's clients: the fan-out's own cost. */
   const firstOnA = new Array<number>(WRITES).fill(Infinity)
   const lastOnA = new Array<number>(WRITES).fill(0)
   const closers: Array<() => void> = []
@@ -122,7 +138,7 @@ try {
       ))
     )
   }
-  closers.push(await openStream(b.baseUrl, (write, at) => onB.push(at - sentAt[write]!)))
+  if (b) closers.push(await openStream(b.baseUrl, (write, at) => onB.push(at - sentAt[write]!)))
   const rssStreams = await rssMb(a.child.pid!)
 
   let rssPeak = rssStreams
@@ -131,7 +147,7 @@ try {
     sentAt[write] = performance.now()
     const response = await fetch(`${a.baseUrl}/v1/launches`, {
       method: 'POST',
-      headers: { ...operator.headers, 'content-type': 'application/json' },
+      headers: { ...headers, 'content-type': 'application/json' },
       body: JSON.stringify({ mission: `Bench event ${write}`, rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate: `${new Date().getUTCFullYear() + 1}-01-01` })
     })
     if (response.status !== 201) throw new Error(`POST /v1/launches answered ${response.status}`)
@@ -140,28 +156,61 @@ try {
     if (write % 20 === 0) rssPeak = Math.max(rssPeak, await rssMb(a.child.pid!))
     await new Promise((resolve) => setTimeout(resolve, WRITE_GAP_MS))
   }
+  const seconds = (performance.now() - started) / 1000
   // The last deliveries.
   const deadline = performance.now() + 5000
-  while ((onA.length < WRITES * CLIENTS || onB.length < WRITES) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
+  while ((onA.length < WRITES * CLIENTS || (b && onB.length < WRITES)) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
   rssPeak = Math.max(rssPeak, await rssMb(a.child.pid!))
   for (const close of closers) close()
+  return {
+    onA,
+    fanOut: lastOnA.map((last, write) => last - firstOnA[write]!),
+    postMs,
+    onB,
+    everyClientGotEveryEvent: deliveredOnA.every((count) => count === CLIENTS),
+    rss: { idle: rssIdle, streams: rssStreams, peak: rssPeak },
+    seconds
+  }
+}
+
+await admin(`drop database if exists ${SCRATCH} with (force)`)
+await admin(`create database ${SCRATCH}`)
+const started: Started[] = []
+try {
+  await run(['dist/app/database/migrate-cli.js'], { DATABASE_URL: databaseUrl })
+  const operator = await withDatabase(testConfig({ DATABASE_URL: databaseUrl }), silentLog, (database) => createTestOperator(database.db))
+
+  const anchor = await startProcess(['--import=tsx', 'bench/anchor.ts'], {}, '/hello')
+  started.push(anchor)
+  const bare = await measure(anchor, undefined, operator.headers)
+  anchor.child.kill('SIGTERM')
+  await anchor.exited
+
+  const [a, b] = [await startInstance(), await startInstance()]
+  started.push(a, b)
+  const service = await measure(a, b, operator.headers)
 
   const ms = (value: number) => `${value.toFixed(1)} ms`
-  console.log(`\nLive updates: ${CLIENTS} /v1/events clients on instance A, 1 on instance B; ${WRITES} launches scheduled on A in ${((performance.now() - started) / 1000).toFixed(1)} s`)
-  console.log('NODE_ENV=production, default log level, PostgreSQL (loopback), dist/; latencies from the moment each POST is sent\n')
+  const cells = (values: number[]) => `${ms(percentile(values, 50))} | ${ms(percentile(values, 99))} | ${ms(percentile(values, 100))}`
+  console.log(`\nLive updates: ${CLIENTS} /v1/events clients on instance A, 1 on instance B; ${WRITES} launches scheduled on A in ${service.seconds.toFixed(1)} s`)
+  console.log('NODE_ENV=production, default log level, PostgreSQL (loopback), dist/; latencies from the moment each POST is sent')
+  console.log('The anchor (bench/anchor.ts, bare Fastify + pg) ran the same clients and writes first.\n')
   console.log('| measure | p50 | p99 | max | delivered |')
   console.log('|---|---|---|---|---|')
-  console.log(`| write on A → delivered to ${CLIENTS} clients on A | ${ms(percentile(onA, 50))} | ${ms(percentile(onA, 99))} | ${ms(percentile(onA, 100))} | ${onA.length} of ${WRITES * CLIENTS} |`)
-  const fanOut = lastOnA.map((last, write) => last - firstOnA[write]!)
-  console.log(`| (fan-out: first → last of the ${CLIENTS} clients, per write) | ${ms(percentile(fanOut, 50))} | ${ms(percentile(fanOut, 99))} | ${ms(percentile(fanOut, 100))} | |`)
-  console.log(`| (the POST itself, answered) | ${ms(percentile(postMs, 50))} | ${ms(percentile(postMs, 99))} | ${ms(percentile(postMs, 100))} | |`)
-  console.log(`| write on A → delivered on B | ${ms(percentile(onB, 50))} | ${ms(percentile(onB, 99))} | ${ms(percentile(onB, 100))} | ${onB.length} of ${WRITES} |`)
-  console.log(`\nInstance A RSS: ${rssIdle.toFixed(0)} MB idle, ${rssStreams.toFixed(0)} MB with ${CLIENTS} streams open, ${rssPeak.toFixed(0)} MB peak while writing (target ≤ 300 MB)`)
+  console.log(`| write on A → delivered to ${CLIENTS} clients on A | ${cells(service.onA)} | ${service.onA.length} of ${WRITES * CLIENTS} |`)
+  console.log(`| (the anchor: write → delivered to ${CLIENTS} clients) | ${cells(bare.onA)} | ${bare.onA.length} of ${WRITES * CLIENTS} |`)
+  console.log(`| (fan-out: first → last of the ${CLIENTS} clients, per write) | ${cells(service.fanOut)} | |`)
+  console.log(`| (the anchor's fan-out) | ${cells(bare.fanOut)} | |`)
+  console.log(`| (the POST itself, answered) | ${cells(service.postMs)} | |`)
+  console.log(`| (the anchor's POST) | ${cells(bare.postMs)} | |`)
+  console.log(`| write on A → delivered on B | ${cells(service.onB)} | ${service.onB.length} of ${WRITES} |`)
+  console.log(`\np99 write → delivered on A: ${(percentile(service.onA, 99) / percentile(bare.onA, 99)).toFixed(2)}× the anchor's`)
+  console.log(`Instance A RSS: ${service.rss.idle.toFixed(0)} MB idle, ${service.rss.streams.toFixed(0)} MB with ${CLIENTS} streams open, ${service.rss.peak.toFixed(0)} MB peak while writing (target ≤ 300 MB; the anchor ${bare.rss.peak.toFixed(0)} MB)`)
   const [load1] = (await readFile('/proc/loadavg', 'utf8')).split(' ')
   console.log(`Load average (1 min) at the end: ${load1} on ${availableParallelism()} CPUs`)
-  console.log(`Targets: A p99 ≤ 250 ms, RSS ≤ 300 MB. Every client got every event: ${deliveredOnA.every((count) => count === CLIENTS) ? 'yes' : 'NO'}`)
+  console.log(`Targets: A p99 ≤ 250 ms, RSS ≤ 300 MB. Every client got every event: ${service.everyClientGotEveryEvent && bare.everyClientGotEveryEvent ? 'yes' : 'NO'}`)
 } finally {
-  for (const instance of instances) instance.child.kill('SIGTERM')
-  await Promise.all(instances.map((instance) => instance.exited))
+  for (const process of started) process.child.kill('SIGTERM')
+  await Promise.all(started.map((process) => process.exited))
   await admin(`drop database if exists ${SCRATCH} with (force)`)
 }
