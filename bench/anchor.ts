@@ -93,7 +93,10 @@ app.get('/v1/events', (request, reply) => {
 })
 
 await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' })
-process.once('SIGTERM', () => {
+process.once('SIGTERM', async () => {
   for (const stream of streams) stream.end()
-  void app.close().then(() => Promise.all([pool.end(), listener.end()]))
+  await listener.end()
+  await sending
+  await app.close()
+  await pool.end()
 })
