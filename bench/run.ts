@@ -261,11 +261,16 @@ try {
   // 3. A write on instance A visible in a list from instance B: two instances on the one database,
   //    then two more with READ_CACHE=off (the database alone, for comparison).
   const crossInstance = async (env: Record<string, string>) => {
-    const [a, b] = [await startService(env), await startService(env)]
+    const a = await startService(env)
     try {
-      return await writeOnASeenOnB(a, b, token)
+      const b = await startService(env)
+      try {
+        return await writeOnASeenOnB(a, b, token)
+      } finally {
+        await b.stop()
+      }
     } finally {
-      await Promise.all([a.stop(), b.stop()])
+      await a.stop()
     }
   }
   const crossCached = await crossInstance({})
