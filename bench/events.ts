@@ -15,6 +15,7 @@ import { createTestOperator, silentLog, testConfig } from '../test/helpers.js'
 import { withDatabase } from '../app/database/database.js'
 import { freePort } from '../test/support/free-port.js'
 import { admin, databaseUrlFor } from './admin-database.js'
+import { percentile } from './percentile.js'
 
 const root = path.resolve(import.meta.dirname, '..')
 const SCRATCH = 'mission_control_bench_events'
@@ -93,11 +94,6 @@ function openStream(baseUrl: string, delivered: (write: number, at: number) => v
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8')
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) / 1024
-}
-
-const percentile = (values: number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN
 }
 
 interface FanOut {

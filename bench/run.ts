@@ -2,14 +2,16 @@
 // server) in one run, at production settings (NODE_ENV=production, the default log level), on the
 // compiled service (dist/: the script builds first) and a real PostgreSQL (BENCH_DATABASE_URL,
 // default postgres://postgres@127.0.0.1:5432/postgres; a scratch database is created and dropped).
-// Prints one table: list pages, planets, keyset pages of 1,000,000 launches, writes, start-up; the
-// service with READ_CACHE=off beside the cached one. Loopback only; measurements alternate
-// (anchor, cached, uncached, again) since absolute figures vary from run to run on a shared machine.
+// Prints one table: list pages, planets, writes, a write on one instance seen in a list on another,
+// keyset pages of 1,000,000 launches, start-up; the service with READ_CACHE=off beside the cached
+// one. Loopback only; measurements alternate (anchor, cached, uncached, again) since absolute
+// figures vary from run to run on a shared machine.
 // BENCH_DURATION_S sets the seconds per measurement (default 5).
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import autocannon from 'autocannon'
 import { pino } from 'pino'
 import { createApiToken } from '../app/auth/credentials.js'
@@ -19,6 +21,7 @@ import { insertOperator } from '../app/operators/operators-queries.js'
 import { prepareDatabase } from '../app/prepare-database.js'
 import { freePort } from '../test/support/free-port.js'
 import { admin, databaseUrlFor } from './admin-database.js'
+import { percentile } from './percentile.js'
 
 // `npm run bench -- --soak`: the soak (bench/soak.ts) instead of this benchmark.
 if (process.argv.includes('--soak')) {
@@ -34,6 +37,12 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5)
 const CONNECTIONS = 100
 const ROUNDS = 2
 const LIST = '/v1/launches?limit=50&page=3'
+/** Two instances: launches scheduled on A one at a time, each looked for in this list on B. */
+const CROSS_WRITES = 200
+const NEWEST = '/v1/launches?order=desc&limit=1'
+const POLL_MS = 2
+/** A write not seen on B within this long counts as missed (and the next one starts). */
+const SEEN_TIMEOUT_MS = 5000
 
 const scratchUrl = databaseUrlFor(SCRATCH)
 
@@ -124,6 +133,41 @@ async function addLaunches(count: number): Promise<void> {
   )
   // As autovacuum leaves a settled table: statistics, and the visibility map index-only scans use.
   await admin('vacuum analyze launches', scratchUrl)
+}
+
+/**
+ * Schedules CROSS_WRITES launches on `a`, one at a time, with the API token; after each 201, polls
+ * B's NEWEST list (one request in flight, POLL_MS between answers) until it shows the new flight
+ * number. The delays, ms, from A's 201 to B's answer showing it: with the read cache on, B's entry
+ * for NEWEST is current before every write, so only the change feed (LISTEN/NOTIFY) clears it.
+ */
+async function writeOnASeenOnB(a: Server, b: Server, token: string): Promise<{ delays: number[]; missed: number }> {
+  const delays: number[] = []
+  let missed = 0
+  const launchDate = `${new Date().getUTCFullYear() + 1}-01-01`
+  for (let write = 0; write < CROSS_WRITES; write++) {
+    const created = await fetch(`${a.baseUrl}/v1/launches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ mission: `Bench cross ${write}`, rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate })
+    })
+    if (created.status !== 201) throw new Error(`POST /v1/launches on A answered ${created.status}`)
+    const { flightNumber } = (await created.json()) as { flightNumber: number }
+    const answeredAt = performance.now()
+    for (;;) {
+      const newest = (await (await fetch(`${b.baseUrl}${NEWEST}`)).json()) as Array<{ flightNumber: number }>
+      if (newest[0]?.flightNumber === flightNumber) {
+        delays.push(performance.now() - answeredAt)
+        break
+      }
+      if (performance.now() - answeredAt > SEEN_TIMEOUT_MS) {
+        missed++
+        break
+      }
+      await sleep(POLL_MS)
+    }
+  }
+  return { delays, missed }
 }
 
 const log = pino({ level: 'silent' })
@@ -235,7 +279,35 @@ try {
     '≥ 1,000/s, 0 duplicates'
   )
 
-  // 3. Keyset pages of a million launches: the last page by `after` against the first, one client
+  // 3. A write on instance A visible in a list from instance B: two instances on the one database,
+  //    then two more with READ_CACHE=off (the database alone, for comparison).
+  const crossInstance = async (env: Record<string, string>) => {
+    const a = await startService(env)
+    try {
+      const b = await startService(env)
+      try {
+        return await writeOnASeenOnB(a, b, token)
+      } finally {
+        await b.stop()
+      }
+    } finally {
+      await a.stop()
+    }
+  }
+  const crossCached = await crossInstance({})
+  const crossUncached = await crossInstance({ READ_CACHE: 'off' })
+  const delays = ({ delays: values, missed }: { delays: number[]; missed: number }) =>
+    `${[50, 99, 100].map((p) => fixed(percentile(values, p))).join(' · ')}${missed ? ` (${missed} not seen in ${SEEN_TIMEOUT_MS / 1000} s)` : ''}`
+  row(
+    `write on A → in B's GET ${NEWEST} (2 instances, 1 database, ${CROSS_WRITES} writes one at a time; B polled every ${POLL_MS} ms, one request in flight), p50 · p99 · max ms`,
+    delays(crossCached),
+    delays(crossUncached),
+    '',
+    `${crossCached.delays.length} of ${CROSS_WRITES} seen (off: ${crossUncached.delays.length})`,
+    'p99 ≤ 100 ms'
+  )
+
+  // 4. Keyset pages of a million launches: the last page by `after` against the first, one client
   //    at a time, READ_CACHE=off (a cached page would measure the cache); a deep offset page beside.
   const loadStarted = performance.now()
   const [stored] = await admin<{ count: number }>('select count(*)::int as count from launches', scratchUrl)
@@ -262,7 +334,7 @@ try {
     await deep.stop()
   }
 
-  // 4. Start → /health 200: PostgreSQL with the schema current (the cached service above), embedded
+  // 5. Start → /health 200: PostgreSQL with the schema current (the cached service above), embedded
   //    PGlite the first time (initdb and every migration) and again on the existing data directory.
   const embedded = { SPACEX_SYNC_ON_START: 'false', DATA_DIR: dataDir }
   const firstEmbedded = await start('dist/app/server.js', embedded, '/health')

@@ -39,9 +39,10 @@ t.test('JSON answers carry the security headers; HSTS only when the request came
 t.test('request.ip is the address the load balancer saw: a forged X-Forwarded-For changes nothing', async (t) => {
   const { app, logs } = await buildTestApp(t)
   // As nginx forwards it: <what the client sent>, <client address the ALB appended>, <ALB address nginx appended>.
-  await app.inject({ method: 'GET', url: '/v1/planets', headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.7, 10.0.1.23' } })
+  const answer = await app.inject({ method: 'GET', url: '/v1/planets', headers: { 'x-forwarded-for': '6.6.6.6, 203.0.113.7, 10.0.1.23' } })
   const line = logs.lines.find((entry) => entry.msg === 'request completed')
   t.match(line, { req: { remoteAddress: '203.0.113.7' } }, 'the client address is the second entry from the right')
+  t.match(line, { level: 30, requestId: answer.headers['x-request-id'], req: { method: 'GET', url: '/v1/planets' }, res: { statusCode: 200 }, responseTime: Number })
   t.notMatch(JSON.stringify(line), /6\.6\.6\.6/)
 })
 
