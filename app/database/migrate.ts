@@ -6,7 +6,7 @@ import { FileMigrationProvider, Migrator, type Migration, type MigrationResult, 
 import { projectDirectory } from '../project-directory.js'
 
 // <repo>/migrations from the sources (tsx), dist/migrations from the compiled service, whether
-// this module runs from dist/app/database or bundled into dist/app/server.js (scripts/server-bundle.ts).
+// this module runs from dist/app/database or bundled into dist/app/service.js (scripts/server-bundle.ts).
 export const migrationsFolder = path.join(projectDirectory(), import.meta.filename.endsWith('.ts') ? 'migrations' : 'dist/migrations')
 
 /**
