@@ -25,7 +25,7 @@ import eventsPlugin from './events/events-plugin.js'
 import eventsRoutes from './events/events-routes.js'
 import readCachePlugin from './cache/cache-plugin.js'
 import { requestId } from './logger.js'
-import { validatorCompiler } from './validation.js'
+import { serializerCompiler, validatorCompiler } from './validation.js'
 
 /**
  * The ALB and nginx sit in front: the client's address is the X-Forwarded-For entry `hops` from
@@ -119,6 +119,7 @@ export async function buildApp({ config, database, loggerInstance }: BuildAppOpt
     frameworkErrors: (_error, _request, reply) => void (reply as FastifyReply).code(400).send({ error: 'The URL is not valid', code: 'INVALID_URL' })
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
+  app.setSerializerCompiler(serializerCompiler)
   const routes: RouteOptions[] = []
   app.addHook('onRoute', (route) => void routes.push(route))
   app.decorate('routeCatalog', () => routes)

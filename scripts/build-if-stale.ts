@@ -9,7 +9,7 @@ import path from 'node:path'
 /** What `npm run build` reads: a change to any of these rebuilds. */
 const INPUTS = ['app', 'client', 'migrations', 'scripts/embedded-data.ts', 'package.json', 'package-lock.json', 'tsconfig.json', 'client/tsconfig.json']
 /** What it writes: a missing one rebuilds. */
-const OUTPUTS = ['dist/app/server.js', 'dist/embedded-data.tar', 'client-dist/index.html']
+const OUTPUTS = ['dist/app/server.js', 'dist/app/service.js', 'dist/embedded-data.tar', 'client-dist/index.html']
 const STAMP = 'dist/.build-stamp'
 
 const root = process.cwd()

@@ -35,7 +35,7 @@ const SHIPPED_PATHS = [
 ]
 
 /** Files the service cannot start without; their absence means `npm run build` did not run. */
-const BUILD_OUTPUTS = ['dist/app/server.js', 'dist/app/database/migrate-cli.js', 'dist/migrations', 'client-dist/index.html']
+const BUILD_OUTPUTS = ['dist/app/server.js', 'dist/app/service.js', 'dist/app/database/migrate-cli.js', 'dist/migrations', 'client-dist/index.html']
 
 /** Never loaded at run time: type declarations, source maps of dependencies, npm's own bookkeeping. */
 const DEPENDENCY_FILES_LEFT_OUT = [/\.d\.[cm]?ts$/, /\.map$/]

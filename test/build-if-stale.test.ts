@@ -12,7 +12,7 @@ const script = path.resolve(import.meta.dirname, '../scripts/build-if-stale.ts')
 const fakeBuild = `
 const fs = require('node:fs')
 for (const dir of ['dist/app', 'client-dist']) fs.mkdirSync(dir, { recursive: true })
-for (const file of ['dist/app/server.js', 'dist/embedded-data.tar', 'client-dist/index.html']) fs.writeFileSync(file, '')
+for (const file of ['dist/app/server.js', 'dist/app/service.js', 'dist/embedded-data.tar', 'client-dist/index.html']) fs.writeFileSync(file, '')
 fs.appendFileSync('builds', 'x')
 `
 

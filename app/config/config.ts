@@ -1,4 +1,4 @@
-import envSchema from 'env-schema'
+import { Ajv, type ValidateFunction } from 'ajv'
 import { Type, type Static } from 'typebox'
 
 /**
@@ -106,7 +106,7 @@ export const ConfigSchema = Type.Object({
   // Shared by every instance (counted in the database).
   SIGN_IN_MAX_FAILURES: Type.Integer({ minimum: 1, maximum: 1000, default: 10 }),
   SIGN_IN_FAILURE_WINDOW_MINUTES: Type.Integer({ minimum: 1, maximum: 1440, default: 15 })
-})
+}, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
 
@@ -144,17 +144,33 @@ function formatConfigError(errors: AjvError[], env: NodeJS.ProcessEnv): string {
   return `${name} ${first.message ?? 'is invalid'} (got ${JSON.stringify(maskSecrets(env[name]))})`
 }
 
+/**
+ * The configuration's check, compiled on first use: text coerced to numbers and booleans, defaults
+ * filled in, unknown variables dropped (additionalProperties: false), every error reported. This
+ * is what env-schema did, without the Ajv instance it builds and checks its options with when it is
+ * imported (about 0.1 s of every start). validateSchema: false as in app/validation.ts: the schema
+ * is a constant, checked against the meta-schema by test/schemas.test.ts.
+ */
+let checkConfig: ValidateFunction<Config> | undefined
+const configCheck = () =>
+  (checkConfig ??= new Ajv({
+    validateSchema: false,
+    allErrors: true,
+    removeAdditional: true,
+    useDefaults: true,
+    coerceTypes: true,
+    allowUnionTypes: true,
+    addUsedSchema: false
+  }).compile<Config>(ConfigSchema))
+
 /** Reads and validates the configuration from an environment (process.env by default). */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // Empty strings mean "unset" so that `FOO=` in an env file falls back to the default.
   const data = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
-  let config: Config
-  try {
-    config = envSchema<Config>({ schema: ConfigSchema, data, env: false, dotenv: false })
-  } catch (error) {
-    const errors = (error as { errors?: AjvError[] }).errors
-    throw new ConfigError(errors ? formatConfigError(errors, data) : maskSecrets((error as Error).message)!)
-  }
+  // The check fills in defaults and coerces in place: a copy, so errors quote the text as given.
+  const config: Record<string, unknown> = { ...data }
+  const check = configCheck()
+  if (!check(config)) throw new ConfigError(formatConfigError((check.errors ?? []) as AjvError[], data))
   // Each instance would get a database of its own, and lose it when the instance is replaced.
   if (config.NODE_ENV === 'production' && !config.DATABASE_URL && !config.DATABASE_SECRET_ID) {
     throw new ConfigError('NODE_ENV=production needs DATABASE_SECRET_ID or DATABASE_URL (the embedded database would be private to one instance)')

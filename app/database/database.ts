@@ -10,7 +10,7 @@ import { poolCounts, type PoolUsage } from './pool-usage.js'
 import { assertNoTlsInUrl, explainTlsFailure, tlsOptions } from './credentials/tls.js'
 import { DatabaseTimeoutError } from './unavailable.js'
 import { MonitoredPool } from './monitored-pool.js'
-import { preparedDataFor } from './embedded-data.js'
+import { unpackPreparedData } from './embedded-data.js'
 
 /** How long a request that needs a new connection waits for credentials that work. */
 const CREDENTIALS_WAIT_MS = 5000
@@ -202,10 +202,12 @@ async function openPglite(dataDir: string): Promise<DatabaseHandle> {
   // Loaded on demand: production on PostgreSQL never pays for the WebAssembly build.
   const { PGlite } = await import('@electric-sql/pglite')
   const inMemory = dataDir.startsWith('memory://')
-  if (!inMemory) await mkdir(dataDir, { recursive: true })
-  // A new data directory starts from the one prepared at build time (app/database/embedded-data.ts).
-  const loadDataDir = inMemory ? undefined : await preparedDataFor(dataDir)
-  const pglite = await PGlite.create(dataDir, { extensions: await pgliteExtensions(), ...(loadDataDir && { loadDataDir }) })
+  if (!inMemory) {
+    await mkdir(dataDir, { recursive: true })
+    // A new data directory starts from the one prepared at build time (app/database/embedded-data.ts).
+    await unpackPreparedData(dataDir)
+  }
+  const pglite = await PGlite.create(dataDir, { extensions: await pgliteExtensions() })
   return wrapPglite(pglite, inMemory ? 'embedded PGlite (in memory)' : `embedded PGlite in ${dataDir}`)
 }
 

@@ -6,7 +6,7 @@ import { FileMigrationProvider, Migrator, type Migration, type MigrationResult, 
 import { projectDirectory } from '../project-directory.js'
 
 // <repo>/migrations from the sources (tsx), dist/migrations from the compiled service, whether
-// this module runs from dist/app/database or bundled into dist/app/server.js (scripts/server-bundle.ts).
+// this module runs from dist/app/database or bundled into dist/app/service.js (scripts/server-bundle.ts).
 export const migrationsFolder = path.join(projectDirectory(), import.meta.filename.endsWith('.ts') ? 'migrations' : 'dist/migrations')
 
 /**
@@ -30,6 +30,11 @@ function migrationProvider(): FileMigrationProvider {
  * and each in the mode it asks for.
  */
 export async function migrateToLatest(db: Kysely<any>): Promise<MigrationResultSet> {
+  // The usual case, every start of an up-to-date database: nothing pending, which one query says
+  // (as Kysely's getMigrations below would, by name). Going through the Migrator costs more than
+  // the rest of an embedded start's database work: importing each migration module (and with
+  // them Kysely from node_modules, about 0.2 s of CPU) and introspecting every table's columns.
+  if ((await missingMigrations(db)).length === 0) return { results: [] }
   const provider = migrationProvider()
   const modules = (await provider.getMigrations()) as Record<string, MigrationModule>
   const migrator = new Migrator({ db, provider })

@@ -28,7 +28,9 @@ const SpacexLaunchPageSchema = Type.Object({
 export type SpacexLaunchDoc = Static<typeof SpacexLaunchDocSchema>
 type SpacexLaunchPage = Static<typeof SpacexLaunchPageSchema>
 
-const launchPage = Compile(SpacexLaunchPageSchema)
+// Compiled on first use, not when the service loads (every start; most never sync).
+let compiledLaunchPage: ReturnType<typeof Compile<typeof SpacexLaunchPageSchema>> | undefined
+const launchPage = () => (compiledLaunchPage ??= Compile(SpacexLaunchPageSchema))
 
 export class SpacexApiError extends Error {
   constructor(message: string, options?: ErrorOptions) {
@@ -113,8 +115,9 @@ async function fetchPage(page: number, { apiUrl, timeoutMs, signal }: FetchLaunc
   } catch (error) {
     throw new SpacexApiError(`SpaceX API sent invalid JSON for page ${page}: ${(error as Error).message}`, { cause: error })
   }
-  if (!launchPage.Check(body)) {
-    const [first] = launchPage.Errors(body)
+  const check = launchPage()
+  if (!check.Check(body)) {
+    const [first] = check.Errors(body)
     const where = first ? `${first.instancePath || '(root)'} ${first.message}` : 'unexpected shape'
     throw new SpacexApiError(`SpaceX API sent an unexpected response for page ${page}: ${where}`)
   }
