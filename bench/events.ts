@@ -6,15 +6,15 @@
 // and writes against the anchor first (bench/anchor.ts: bare Fastify + pg, one LISTEN connection,
 // each event written to every stream), for what this machine itself costs.
 // BENCH_DATABASE_URL picks the PostgreSQL server (default postgres://postgres@127.0.0.1:5432/postgres).
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { createTestOperator, silentLog, testConfig } from '../test/helpers.js'
 import { withDatabase } from '../app/database/database.js'
-import { freePort } from '../test/support/free-port.js'
 import { admin, databaseUrlFor } from './admin-database.js'
+import { startServer, type Server } from './server-process.js'
 import { percentile } from './percentile.js'
 
 const root = path.resolve(import.meta.dirname, '..')
@@ -32,33 +32,11 @@ function run(args: string[], env: Record<string, string>): Promise<void> {
   })
 }
 
-interface Started {
-  child: ChildProcess
-  baseUrl: string
-  exited: Promise<unknown>
-}
-
-/** Starts a process and waits for `readyPath` to answer 200. */
-async function startProcess(args: string[], env: Record<string, string>, readyPath: string): Promise<Started> {
-  const port = await freePort()
-  const child = spawn(process.execPath, args, {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const baseUrl = `http://127.0.0.1:${port}`
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${args.join(' ')} exited with ${child.exitCode}`)
-    if ((await fetch(`${baseUrl}${readyPath}`).then((r) => r.status, () => 0)) === 200) return { child, baseUrl, exited }
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-}
-
 const startInstance = () =>
-  startProcess(
-    ['dist/app/server.js'],
+  startServer(
+    'dist/app/server.js',
     {
+      DATABASE_URL: databaseUrl,
       NODE_ENV: 'production',
       SPACEX_SYNC_ON_START: 'false',
       // One loopback address stands for 1,000 browsers.
@@ -110,8 +88,8 @@ interface FanOut {
 }
 
 /** CLIENTS streams on `a` (and one on `b`), WRITES launches scheduled on `a` one at a time. */
-async function measure(a: Started, b: Started | undefined, headers: Record<string, string>): Promise<FanOut> {
-  const rssIdle = await rssMb(a.child.pid!)
+async function measure(a: Server, b: Server | undefined, headers: Record<string, string>): Promise<FanOut> {
+  const rssIdle = await rssMb(a.pid)
   const sentAt: number[] = []
   const postMs: number[] = []
   const onA: number[] = []
@@ -135,7 +113,7 @@ async function measure(a: Started, b: Started | undefined, headers: Record<strin
     )
   }
   if (b) closers.push(await openStream(b.baseUrl, (write, at) => onB.push(at - sentAt[write]!)))
-  const rssStreams = await rssMb(a.child.pid!)
+  const rssStreams = await rssMb(a.pid)
 
   let rssPeak = rssStreams
   const started = performance.now()
@@ -149,14 +127,14 @@ async function measure(a: Started, b: Started | undefined, headers: Record<strin
     if (response.status !== 201) throw new Error(`POST /v1/launches answered ${response.status}`)
     await response.arrayBuffer()
     postMs.push(performance.now() - sentAt[write]!)
-    if (write % 20 === 0) rssPeak = Math.max(rssPeak, await rssMb(a.child.pid!))
+    if (write % 20 === 0) rssPeak = Math.max(rssPeak, await rssMb(a.pid))
     await new Promise((resolve) => setTimeout(resolve, WRITE_GAP_MS))
   }
   const seconds = (performance.now() - started) / 1000
   // The last deliveries.
   const deadline = performance.now() + 5000
   while ((onA.length < WRITES * CLIENTS || (b && onB.length < WRITES)) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50))
-  rssPeak = Math.max(rssPeak, await rssMb(a.child.pid!))
+  rssPeak = Math.max(rssPeak, await rssMb(a.pid))
   for (const close of closers) close()
   return {
     onA,
@@ -171,16 +149,16 @@ async function measure(a: Started, b: Started | undefined, headers: Record<strin
 
 await admin(`drop database if exists ${SCRATCH} with (force)`)
 await admin(`create database ${SCRATCH}`)
-const started: Started[] = []
+const started: Server[] = []
 try {
   await run(['dist/app/database/migrate-cli.js'], { DATABASE_URL: databaseUrl })
   const operator = await withDatabase(testConfig({ DATABASE_URL: databaseUrl }), silentLog, (database) => createTestOperator(database.db))
 
-  const anchor = await startProcess(['--import=tsx', 'bench/anchor.ts'], {}, '/hello')
+  const anchor = await startServer('bench/anchor.ts', { DATABASE_URL: databaseUrl }, '/hello')
   started.push(anchor)
   const bare = await measure(anchor, undefined, operator.headers)
-  anchor.child.kill('SIGTERM')
-  await anchor.exited
+  await anchor.stop()
+  started.pop()
 
   const [a, b] = [await startInstance(), await startInstance()]
   started.push(a, b)
@@ -206,7 +184,6 @@ try {
   console.log(`Load average (1 min) at the end: ${load1} on ${availableParallelism()} CPUs`)
   console.log(`Targets: A p99 ≤ 250 ms, RSS ≤ 300 MB. Every client got every event: ${service.everyClientGotEveryEvent && bare.everyClientGotEveryEvent ? 'yes' : 'NO'}`)
 } finally {
-  for (const process of started) process.child.kill('SIGTERM')
-  await Promise.all(started.map((process) => process.exited))
+  await Promise.all(started.map((server) => server.stop()))
   await admin(`drop database if exists ${SCRATCH} with (force)`)
 }

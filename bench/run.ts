@@ -7,7 +7,6 @@
 // one. Loopback only; measurements alternate (anchor, cached, uncached, again) since absolute
 // figures vary from run to run on a shared machine.
 // BENCH_DURATION_S sets the seconds per measurement (default 5).
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -19,8 +18,8 @@ import { loadConfig } from '../app/config/config.js'
 import { withDatabase } from '../app/database/database.js'
 import { insertOperator } from '../app/operators/operators-queries.js'
 import { prepareDatabase } from '../app/prepare-database.js'
-import { freePort } from '../test/support/free-port.js'
 import { admin, databaseUrlFor } from './admin-database.js'
+import { startServer, type Server } from './server-process.js'
 import { percentile } from './percentile.js'
 
 // `npm run bench -- --soak`: the soak (bench/soak.ts) instead of this benchmark.
@@ -29,7 +28,6 @@ if (process.argv.includes('--soak')) {
   process.exit()
 }
 
-const root = path.resolve(import.meta.dirname, '..')
 const SCRATCH = 'mission_control_bench'
 const LAUNCHES = 10_000
 const DEEP_LAUNCHES = 1_000_000
@@ -46,42 +44,9 @@ const SEEN_TIMEOUT_MS = 5000
 
 const scratchUrl = databaseUrlFor(SCRATCH)
 
-interface Server {
-  baseUrl: string
-  startToHealthyMs: number
-  stop(): Promise<void>
-}
-
-/** Starts a process and waits for `readyPath` to answer 200; measures start → healthy. */
-async function start(script: string, env: Record<string, string>, readyPath: string): Promise<Server> {
-  const port = await freePort()
-  const baseUrl = `http://127.0.0.1:${port}`
-  const started = performance.now()
-  const child = spawn(process.execPath, [...(script.endsWith('.ts') ? ['--import=tsx'] : []), script], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`${script} exited with ${child.exitCode}`)
-    if ((await fetch(`${baseUrl}${readyPath}`).then((r) => r.status, () => 0)) === 200) break
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  const startToHealthyMs = Math.round(performance.now() - started)
-  return {
-    baseUrl,
-    startToHealthyMs,
-    stop: async () => {
-      child.kill('SIGTERM')
-      await exited
-    }
-  }
-}
-
 /** The service at production settings; the per-IP limits are off, since one loopback client would only measure them. */
 function startService(env: Record<string, string>): Promise<Server> {
-  return start(
+  return startServer(
     'dist/app/server.js',
     {
       NODE_ENV: 'production',
@@ -188,7 +153,7 @@ try {
   process.stderr.write(`${LAUNCHES} launches stored; measuring ${DURATION_S} s per run…\n`)
 
   // 1. Reads at 100 connections: the anchor, the cached service, the service with READ_CACHE=off.
-  const anchor = await start('bench/anchor.ts', { DATABASE_URL: scratchUrl }, '/hello')
+  const anchor = await startServer('bench/anchor.ts', { DATABASE_URL: scratchUrl }, '/hello')
   const cached = await startService({})
   const uncached = await startService({ READ_CACHE: 'off' })
   const startPostgresMs = cached.startToHealthyMs
@@ -233,7 +198,7 @@ try {
   const flightNumbers: number[] = []
   let refused = 0
   let statuses = ''
-  const writeAnchor = await start('bench/anchor.ts', { DATABASE_URL: scratchUrl }, '/hello')
+  const writeAnchor = await startServer('bench/anchor.ts', { DATABASE_URL: scratchUrl }, '/hello')
   try {
     /** Launches stored per second, and the p99: refused requests (503 while writes queue past the pool-wait limit) do not count. */
     const storeLaunches = async (baseUrl: string, record: boolean) => {
@@ -337,9 +302,9 @@ try {
   // 5. Start → /health 200: PostgreSQL with the schema current (the cached service above), embedded
   //    PGlite the first time (initdb and every migration) and again on the existing data directory.
   const embedded = { SPACEX_SYNC_ON_START: 'false', DATA_DIR: dataDir }
-  const firstEmbedded = await start('dist/app/server.js', embedded, '/health')
+  const firstEmbedded = await startServer('dist/app/server.js', embedded, '/health')
   await firstEmbedded.stop()
-  const againEmbedded = await start('dist/app/server.js', embedded, '/health')
+  const againEmbedded = await startServer('dist/app/server.js', embedded, '/health')
   await againEmbedded.stop()
   row(
     'start → /health 200, ms: PostgreSQL (schema current) · embedded, existing data · embedded, first start',

@@ -3,7 +3,6 @@
 // schema current (NODE_ENV=production, BENCH_DATABASE_URL, default
 // postgres://postgres@127.0.0.1:5432/postgres; a scratch database is created and dropped), embedded
 // PGlite on a new data directory (first start), and embedded again on that directory.
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -11,33 +10,18 @@ import { pino } from 'pino'
 import { loadConfig } from '../app/config/config.js'
 import { withDatabase } from '../app/database/database.js'
 import { prepareDatabase } from '../app/prepare-database.js'
-import { freePort } from '../test/support/free-port.js'
 import { admin, databaseUrlFor } from './admin-database.js'
+import { startServer } from './server-process.js'
 
-const root = path.resolve(import.meta.dirname, '..')
 const SCRATCH = 'mission_control_bench_startup'
 const RUNS = Number(process.env.STARTUP_RUNS ?? 3)
 const scratchUrl = databaseUrlFor(SCRATCH)
 
 /** Starts dist/app/server.js and returns the milliseconds until /health answers 200, then stops it. */
 async function startToHealthy(env: Record<string, string>): Promise<number> {
-  const port = await freePort()
-  const started = performance.now()
-  const child = spawn(process.execPath, ['dist/app/server.js'], {
-    cwd: root,
-    env: { PATH: process.env.PATH ?? '', PORT: String(port), HOST: '127.0.0.1', SPACEX_SYNC_ON_START: 'false', ...env },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`the service exited with ${child.exitCode}`)
-    if ((await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status, () => 0)) === 200) break
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-  const ms = Math.round(performance.now() - started)
-  child.kill('SIGTERM')
-  await exited
-  return ms
+  const server = await startServer('dist/app/server.js', { SPACEX_SYNC_ON_START: 'false', ...env }, '/health')
+  await server.stop()
+  return server.startToHealthyMs
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!
