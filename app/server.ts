@@ -1,12 +1,11 @@
 // The process entry: reads the configuration, opens the database, listens, and shuts down gracefully.
 import { setTimeout as sleep } from 'node:timers/promises'
 import closeWithGrace from 'close-with-grace'
-import { pino } from 'pino'
 import { buildApp } from './app.js'
 import { ConfigError, failureMessage, loadConfig, type Config } from './config/config.js'
 import { openDatabase } from './database/database.js'
 import { missingMigrations } from './database/migrate.js'
-import { loggerOptions } from './logger.js'
+import { serverLogger } from './logger.js'
 import { offerFirstRunSetup } from './operators/first-run.js'
 import { prepareDatabase } from './prepare-database.js'
 
@@ -21,7 +20,7 @@ function readConfigOrExit(): Config {
 }
 
 const config = readConfigOrExit()
-const log = pino(loggerOptions(config.LOG_LEVEL))
+const log = serverLogger(config.LOG_LEVEL)
 if (!config.AUTH_REQUIRED) {
   log.warn('AUTH_REQUIRED=false: anyone who reaches this service can schedule and abort launches. Use it only on a private network.')
 }

@@ -4,11 +4,10 @@
 // descriptors, requests waiting for a pooled connection, event-loop delay.
 import { readdirSync } from 'node:fs'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
-import { pino } from 'pino'
 import { buildApp } from '../app/app.js'
 import { loadConfig } from '../app/config/config.js'
 import { openDatabase } from '../app/database/database.js'
-import { loggerOptions } from '../app/logger.js'
+import { serverLogger } from '../app/logger.js'
 import { prepareDatabase } from '../app/prepare-database.js'
 
 export interface SoakSample {
@@ -27,7 +26,7 @@ const SAMPLE_INTERVAL_MS = 5000
 const POOL_POLL_MS = 50
 
 const config = loadConfig()
-const log = pino(loggerOptions(config.LOG_LEVEL))
+const log = serverLogger(config.LOG_LEVEL)
 const database = await openDatabase(config, log)
 await prepareDatabase(database.db, log)
 const app = await buildApp({ config, database, loggerInstance: log })

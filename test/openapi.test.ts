@@ -79,6 +79,8 @@ t.test('/docs is the self-hosted reference UI under a strict CSP', async (t) => 
   t.equal(page.statusCode, 200)
   t.match(page.headers['content-type'], /text\/html/)
   t.equal(page.headers['content-security-policy'], DOCS_CONTENT_SECURITY_POLICY)
+  t.equal(page.headers['x-frame-options'], 'DENY')
+  t.equal(page.headers['x-xss-protection'], '0', "a page: helmet's document headers too")
   t.notMatch(DOCS_CONTENT_SECURITY_POLICY, /unsafe|https?:/, 'no inline code, no other host')
   const scripts = [...page.body.matchAll(/<script src="([^"]+)"/g)].map((match) => match[1]!)
   t.ok(scripts.length > 0, 'the page loads its scripts')

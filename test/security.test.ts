@@ -9,6 +9,9 @@ t.setTimeout(600_000)
 const nextYear = new Date().getUTCFullYear() + 1
 const launch = { mission: 'Headers', rocket: 'Explorer IS1', target: 'Kepler-442 b', launchDate: `${nextYear}-03-03` }
 
+/** Headers only a rendered document acts on: pages carry them, JSON does not. */
+const DOCUMENT_ONLY_HEADERS = ['origin-agent-cluster', 'x-dns-prefetch-control', 'x-download-options', 'x-permitted-cross-domain-policies', 'x-xss-protection']
+
 t.test('JSON answers carry the security headers; HSTS only when the request came over HTTPS', async (t) => {
   const { app, operator } = await buildTestApp(t)
   const answers = {
@@ -27,7 +30,12 @@ t.test('JSON answers carry the security headers; HSTS only when the request came
     t.equal(response.headers['cross-origin-opener-policy'], 'same-origin', name)
     t.equal(response.headers['cross-origin-resource-policy'], 'same-origin', name)
     t.equal(response.headers['strict-transport-security'], undefined, `${name}: no HSTS over plain HTTP`)
+    for (const header of DOCUMENT_ONLY_HEADERS) t.equal(response.headers[header], undefined, `${name}: no ${header} (pages only)`)
   }
+  const page = await app.inject({ method: 'GET', url: '/launch' })
+  t.match(page.headers['content-type'], /text\/html/)
+  t.equal(page.headers['x-content-type-options'], 'nosniff', 'a page: nosniff')
+  for (const header of DOCUMENT_ONLY_HEADERS) t.ok(page.headers[header], `a page: ${header}`)
   const https = await app.inject({ method: 'GET', url: '/v1/planets', headers: { 'x-forwarded-proto': 'https' } })
   t.equal(https.headers['strict-transport-security'], 'max-age=31536000; includeSubDomains', 'HSTS for a year over HTTPS')
   t.equal(https.headers['x-content-type-options'], 'nosniff')

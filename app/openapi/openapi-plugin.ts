@@ -1,6 +1,7 @@
 import fastifySwagger from '@fastify/swagger'
 import fastifySwaggerUi from '@fastify/swagger-ui'
 import fp from 'fastify-plugin'
+import { pageHeaders } from '../security/security-headers-plugin.js'
 import { version } from '../version.js'
 import { describeOperation, describeDocument } from './operations.js'
 
@@ -45,6 +46,10 @@ export default fp(
 
     app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger())
 
+    // The reference UI is a page: the pages' security headers (its own CSP, staticCSP, replaces theirs).
+    app.addHook('onRoute', (route) => {
+      if (route.url.startsWith('/docs')) route.config = { ...route.config, ...pageHeaders }
+    })
     // swagger-ui's own routes (/docs, /docs/static/*, /docs/json) are hidden from the document.
     await app.register(fastifySwaggerUi, {
       routePrefix: '/docs',

@@ -51,17 +51,30 @@ function headersOf(middleware: Middleware): Record<string, string> {
   return headers
 }
 
-const common: HelmetOptions = { frameguard: { action: 'deny' }, referrerPolicy: { policy: 'no-referrer' }, hsts: false }
-const API_HEADERS = headersOf(helmet({ ...common, contentSecurityPolicy: { useDefaults: false, directives: API_CSP_DIRECTIVES } }))
+const common = { frameguard: { action: 'deny' }, referrerPolicy: { policy: 'no-referrer' }, hsts: false } as const satisfies HelmetOptions
+/**
+ * Helmet's headers that only a document (a page a browser renders) acts on: origin keying, DNS
+ * prefetching, IE8's download prompt, Flash/PDF cross-domain policies, the retired XSS auditor.
+ * JSON and files go without them, as OWASP's REST Security Cheat Sheet lists: every byte and header
+ * is paid on every API answer, by the service and by its clients.
+ */
+const DOCUMENT_ONLY = {
+  originAgentCluster: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false
+} as const satisfies HelmetOptions
+const API_HEADERS = headersOf(helmet({ ...common, ...DOCUMENT_ONLY, contentSecurityPolicy: { useDefaults: false, directives: API_CSP_DIRECTIVES } }))
 const PAGE_HEADERS = headersOf(helmet({ ...common, contentSecurityPolicy: { useDefaults: false, directives: PAGE_CSP_DIRECTIVES } }))
 const HSTS = headersOf(strictTransportSecurity({ maxAge: ONE_YEAR_SECONDS, includeSubDomains: true }))
 
 /**
  * Security headers on every response, HTML and JSON alike, errors and 404s included: CSP,
  * nosniff, X-Frame-Options DENY, Referrer-Policy no-referrer, Cross-Origin-Opener- and
- * -Resource-Policy same-origin (helmet's defaults otherwise). HSTS only on requests that came
- * over HTTPS (X-Forwarded-Proto from the load balancer): over plain HTTP it means nothing, and
- * local development stays on http://localhost. The headers are computed by helmet at start-up
+ * -Resource-Policy same-origin; pages also get helmet's other defaults (DOCUMENT_ONLY).
+ * HSTS only on requests that came over HTTPS (X-Forwarded-Proto from the load balancer): over
+ * plain HTTP it means nothing, and local development stays on http://localhost. The headers are computed by helmet at start-up
  * (headersOf) and set on the reply, so Fastify writes them with its own.
  */
 export default fp(
