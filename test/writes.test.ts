@@ -197,7 +197,7 @@ t.test('writers commit side by side; the feed is delivered in id order, without 
   const delivered: string[] = []
   app.changeFeed.subscribe((event) => delivered.push(`${event.id} ${event.type}`))
 
-  // Stand-ins for writers at their last step (events appended, not yet committed), as appendToFeed leaves them.
+  // Stand-ins for writers at their last step (events appended, not yet committed), as a write's record statement leaves them.
   const inFlight = async (type: string) => {
     const writer = new pg.Client({ connectionString })
     await writer.connect()

@@ -3,6 +3,7 @@
 // one instance is in force on all of them at once.
 import { sql, type Kysely } from 'kysely'
 import type { Database, OperatorRole } from '../database/schema.js'
+import { StatementCache } from '../database/statement-cache.js'
 import { newApiToken, randomSecret, secretHash } from './secrets.js'
 
 export const SESSION_IDLE_HOURS = 12
@@ -24,6 +25,9 @@ export interface SignedInOperator {
 }
 
 const operatorFields = ['operators.id', 'operators.email', 'operators.display_name', 'operators.role'] as const
+
+/** The lookups every authenticated request makes, compiled once; `hash` is the secret's hash. */
+const lookups = new StatementCache<{ hash: string }>()
 
 const staleSeen = sql<boolean>`last_seen_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS})`
 const staleUse = sql<boolean>`(last_used_at is null or last_used_at < now() - make_interval(secs => ${TOUCH_INTERVAL_SECONDS}))`
@@ -52,15 +56,19 @@ export async function createSession(
 /** The operator of a live session (not idle for 12 h, younger than 7 days, operator enabled). */
 export async function findSession(db: Kysely<Database>, sessionId: string): Promise<SignedInOperator | undefined> {
   const idHash = secretHash(sessionId)
-  const row = await db
-    .selectFrom('operator_sessions')
-    .innerJoin('operators', 'operators.id', 'operator_sessions.operator_id')
-    .select([...operatorFields, 'operator_sessions.csrf_token', staleSeen.as('stale')])
-    .where('operator_sessions.id_hash', '=', idHash)
-    .where('operator_sessions.expires_at', '>', sql<Date>`now()`)
-    .where('operator_sessions.last_seen_at', '>', sql<Date>`now() - make_interval(hours => ${SESSION_IDLE_HOURS})`)
-    .where('operators.disabled_at', 'is', null)
-    .executeTakeFirst()
+  const build = () =>
+    db
+      .selectFrom('operator_sessions')
+      .innerJoin('operators', 'operators.id', 'operator_sessions.operator_id')
+      .select([...operatorFields, 'operator_sessions.csrf_token', staleSeen.as('stale')])
+      .where('operator_sessions.id_hash', '=', lookups.slot<string>('hash'))
+      .where('operator_sessions.expires_at', '>', sql<Date>`now()`)
+      .where('operator_sessions.last_seen_at', '>', sql<Date>`now() - make_interval(hours => ${SESSION_IDLE_HOURS})`)
+      .where('operators.disabled_at', 'is', null)
+      .compile()
+  const {
+    rows: [row]
+  } = await db.executeQuery(lookups.statement('session', build, { hash: idHash }))
   if (!row) return undefined
   if (row.stale) {
     // A burst of requests on one session must not queue on its row: whoever holds it records the use.
@@ -143,19 +151,19 @@ export async function revokeApiToken(db: Kysely<Database>, operatorId: number, t
 
 /** The operator behind a bearer token that is neither revoked nor expired, its owner enabled. */
 export async function findApiToken(db: Kysely<Database>, token: string): Promise<SignedInOperator | undefined> {
-  const row = await db
-    .selectFrom('api_tokens')
-    .innerJoin('operators', 'operators.id', 'api_tokens.operator_id')
-    .select([
-      ...operatorFields,
-      'api_tokens.id as token_id',
-      staleUse.as('stale')
-    ])
-    .where('api_tokens.token_hash', '=', secretHash(token))
-    .where('api_tokens.revoked_at', 'is', null)
-    .where('api_tokens.expires_at', '>', sql<Date>`now()`)
-    .where('operators.disabled_at', 'is', null)
-    .executeTakeFirst()
+  const build = () =>
+    db
+      .selectFrom('api_tokens')
+      .innerJoin('operators', 'operators.id', 'api_tokens.operator_id')
+      .select([...operatorFields, 'api_tokens.id as token_id', staleUse.as('stale')])
+      .where('api_tokens.token_hash', '=', lookups.slot<string>('hash'))
+      .where('api_tokens.revoked_at', 'is', null)
+      .where('api_tokens.expires_at', '>', sql<Date>`now()`)
+      .where('operators.disabled_at', 'is', null)
+      .compile()
+  const {
+    rows: [row]
+  } = await db.executeQuery(lookups.statement('token', build, { hash: secretHash(token) }))
   if (!row) return undefined
   if (row.stale) {
     // As for sessions: concurrent requests with one token never wait on each other here.

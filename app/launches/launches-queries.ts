@@ -1,4 +1,5 @@
-import { CompiledQuery, sql, type Expression, type ExpressionBuilder, type Kysely } from 'kysely'
+import { sql, type Expression, type ExpressionBuilder, type Kysely } from 'kysely'
+import { StatementCache } from '../database/statement-cache.js'
 import type { Database, LaunchSource, LaunchStatus } from '../database/schema.js'
 import type { Launch, LaunchOutcome, LaunchStats, ListLaunchesQuery } from './launch-schemas.js'
 import { startOfTodayUtc } from './launch-date.js'
@@ -6,7 +7,7 @@ import { startOfTodayUtc } from './launch-date.js'
 /** Filters read the launches table alone, so pages and counts can skip the join until the page is known. */
 type Launches = ExpressionBuilder<Database, 'launches'>
 
-/** Today's date as a value, or as a placeholder of a statement compiled once (see compiledOnce). */
+/** Today's date as a value, or as a placeholder of a statement compiled once (StatementCache). */
 type Today = Date | Expression<Date>
 
 /**
@@ -39,11 +40,8 @@ interface ListValues {
   offset: number
 }
 
-/** A placeholder for a value of a statement compiled once per shape; each call supplies the value. */
-class Slot {
-  constructor(readonly name: keyof ListValues) {}
-}
-const slot = <T>(name: keyof ListValues) => sql.val(new Slot(name) as unknown as T)
+const listStatements = new StatementCache<ListValues>()
+const slot = listStatements.slot
 
 /**
  * The text search: the ILIKE arms match the trigram indexes of the launches table (migration
@@ -140,26 +138,6 @@ export interface CountStore {
   setCount(key: string, total: number, generation: number): void
 }
 
-const statements = new Map<string, CompiledQuery>()
-
-/**
- * Builds and compiles a statement once per shape (which filters are present, the order, keyset or
- * offset, with or without the count); later calls only put their values in the placeholders.
- */
-function compiledOnce(shape: string, build: () => CompiledQuery): CompiledQuery {
-  let compiled = statements.get(shape)
-  if (!compiled) {
-    compiled = build()
-    statements.set(shape, compiled)
-  }
-  return compiled
-}
-
-function withValues<Row>(compiled: CompiledQuery, values: ListValues): CompiledQuery<Row> {
-  const parameters = compiled.parameters.map((value) => (value instanceof Slot ? values[value.name] : value))
-  return { ...compiled, parameters } as CompiledQuery<Row>
-}
-
 type ListRow = LaunchRecord & { total?: number | null }
 
 /**
@@ -183,7 +161,7 @@ export async function listLaunches(db: Kysely<Database>, query: ListLaunchesQuer
     after === undefined ? 'offset' : 'after',
     storedTotal === undefined ? 'count' : ''
   ].join('|')
-  const compiled = compiledOnce(shape, () => {
+  const build = () => {
     // The page's flight numbers first, from the launches table (an index scan), then the columns,
     // joins and subqueries for those rows alone: rows skipped by a deep OFFSET cost an index entry each.
     const pageNumbers = db
@@ -204,7 +182,7 @@ export async function listLaunches(db: Kysely<Database>, query: ListLaunchesQuer
       .select(sql<number>`count(*)::int`.as('total'))
     // `order` is 'asc' or 'desc' (the query schema's enum).
     return sql`select counted.total, page.* from (${countQuery}) as counted left join lateral (${pageQuery}) as page on true order by page.flight_number ${sql.raw(order)}`.compile(db)
-  })
+  }
   const values: ListValues = {
     today: startOfTodayUtc(),
     limit: limit + 1,
@@ -214,7 +192,7 @@ export async function listLaunches(db: Kysely<Database>, query: ListLaunchesQuer
     ...(filters.q && { pattern: `%${escapeLike(filters.q)}%` }),
     ...(after !== undefined && { after })
   }
-  const { rows } = await db.executeQuery(withValues<ListRow>(compiled, values))
+  const { rows } = await db.executeQuery(listStatements.statement<ListRow>(shape, build, values))
   let total = storedTotal
   if (total === undefined) {
     total = rows[0]?.total ?? 0
@@ -235,6 +213,9 @@ export async function findLaunch(db: Kysely<Database>, flightNumber: number): Pr
 /** Customers of launches scheduled here, as in the original mission control. */
 export const DEFAULT_CUSTOMERS = ['Zero to Mastery', 'NASA']
 
+const scheduleStatements = new StatementCache<{ mission: string; rocket: string; target: string; launchDate: Date; scheduledBy: number | null; today: Date }>()
+const scheduleSlot = scheduleStatements.slot
+
 /**
  * Inserts a mission-control launch to the named planet (the database assigns the flight number)
  * and returns it as stored, from the same statement: there is no read-back that could fail after
@@ -244,28 +225,30 @@ export async function scheduleLaunch(
   db: Kysely<Database>,
   launch: { mission: string; rocket: string; target: string; launchDate: Date; scheduledBy: number | null }
 ): Promise<Launch | undefined> {
-  const row = await db
-    .insertInto('launches')
-    .columns(['mission', 'rocket', 'launch_date', 'target_planet_id', 'customers', 'status', 'source', 'scheduled_by'])
-    .expression((eb) =>
-      eb
-        .selectFrom('planets')
-        .select([
-          eb.val(launch.mission).as('mission'),
-          eb.val(launch.rocket).as('rocket'),
-          eb.val(launch.launchDate).as('launch_date'),
-          'planets.id',
-          sql<string[]>`${sql.val(DEFAULT_CUSTOMERS)}::text[]`.as('customers'),
-          sql.lit<LaunchStatus>('upcoming').as('status'),
-          sql.lit('mission_control').as('source'),
-          eb.val(launch.scheduledBy).as('scheduled_by')
-        ])
-        .where('planets.kepler_name', '=', launch.target)
-    )
-    .returning((eb) => launchColumns(eb, startOfTodayUtc()))
-    .executeTakeFirst()
+  const build = () =>
+    db
+      .insertInto('launches')
+      .columns(['mission', 'rocket', 'launch_date', 'target_planet_id', 'customers', 'status', 'source', 'scheduled_by'])
+      .expression((eb) =>
+        eb
+          .selectFrom('planets')
+          .select([
+            scheduleSlot<string>('mission').as('mission'),
+            scheduleSlot<string>('rocket').as('rocket'),
+            scheduleSlot<Date>('launchDate').as('launch_date'),
+            'planets.id',
+            sql<string[]>`${sql.val(DEFAULT_CUSTOMERS)}::text[]`.as('customers'),
+            sql.lit<LaunchStatus>('upcoming').as('status'),
+            sql.lit('mission_control').as('source'),
+            scheduleSlot<number | null>('scheduledBy').as('scheduled_by')
+          ])
+          .where('planets.kepler_name', '=', scheduleSlot<string>('target'))
+      )
+      .returning((eb) => launchColumns(eb, scheduleSlot<Date>('today')))
+      .compile()
+  const { rows } = await db.executeQuery(scheduleStatements.statement<LaunchRecord>('schedule', build, { ...launch, today: startOfTodayUtc() }))
   // The planet matched by this exact name is the target.
-  return row && toLaunch({ ...row, target: launch.target })
+  return rows[0] && toLaunch({ ...rows[0], target: launch.target })
 }
 
 export type AbortResult =

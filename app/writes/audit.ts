@@ -1,5 +1,4 @@
-import type { Transaction } from 'kysely'
-import type { Database } from '../database/schema.js'
+import { sql, type RawBuilder } from 'kysely'
 import type { WriteContext } from './unit-of-work.js'
 
 /** One line of the audit trail: what was done, to what, with which particulars. */
@@ -11,25 +10,26 @@ export interface AuditEntry {
   details?: Record<string, unknown>
 }
 
-/** Writes the audit rows of a write, inside its transaction: no change commits without its record. */
-export async function recordAudit(trx: Transaction<Database>, context: WriteContext, entries: AuditEntry[]): Promise<void> {
-  if (entries.length === 0) return
+/**
+ * The audit part of a write's record statement (unit-of-work.ts): one row per entry, in order, all
+ * by the write's actor, from its request and address. Inside the write's transaction: no change
+ * commits without its record.
+ */
+export function auditRows(context: WriteContext, entries: AuditEntry[]): RawBuilder<unknown> {
   const { actor } = context
-  await trx
-    .insertInto('audit_events')
-    .values(
-      entries.map((entry) => ({
-        action: entry.action,
-        actor_type: actor.type,
-        operator_id: actor.type === 'operator' ? actor.operatorId : null,
-        token_id: actor.type === 'operator' ? (actor.tokenId ?? null) : null,
-        system_name: actor.type === 'system' ? actor.name : null,
-        subject_type: entry.subjectType ?? null,
-        subject_id: entry.subjectId ?? null,
-        ip: context.ip ?? null,
-        request_id: context.requestId ?? null,
-        details: JSON.stringify(entry.details ?? {})
-      }))
-    )
-    .execute()
+  const rows = JSON.stringify(
+    entries.map((entry) => ({
+      action: entry.action,
+      subject_type: entry.subjectType ?? null,
+      subject_id: entry.subjectId ?? null,
+      details: entry.details ?? {}
+    }))
+  )
+  return sql`
+    insert into audit_events (action, actor_type, operator_id, token_id, system_name, subject_type, subject_id, ip, request_id, details)
+    select entry ->> 'action', ${actor.type}::text, ${actor.type === 'operator' ? actor.operatorId : null}::int,
+           ${actor.type === 'operator' ? (actor.tokenId ?? null) : null}::int, ${actor.type === 'system' ? actor.name : null}::text,
+           entry ->> 'subject_type', entry ->> 'subject_id', ${context.ip ?? null}::text, ${context.requestId ?? null}::text, entry -> 'details'
+    from jsonb_array_elements(${rows}::jsonb) with ordinality as entries(entry, position)
+    order by position`
 }

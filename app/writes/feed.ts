@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely'
+import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { ChangeEventType, Database } from '../database/schema.js'
 
 /** The channel every instance LISTENs on; the payload is the id of the newest event committed. */
@@ -21,26 +21,25 @@ export interface FeedEvent {
 }
 
 /**
- * Appends a write's events to the feed and notifies listeners; call it last, just before commit:
- * a reader's feedHorizon waits for it from here to the commit. The lock sits in FROM, so it is
- * taken before the rows (and their ids) exist; OFFSET 0 keeps the planner from dropping the call,
- * whose result nothing reads.
+ * The feed's part of a write's record statement (unit-of-work.ts): inserts the events, oldest
+ * first, returning their ids; name it `appended` and end the statement with NOTIFY_APPENDED. It
+ * must be the transaction's last statement: a reader's feedHorizon waits for it from here to the
+ * commit. The lock sits in FROM, so it is taken before the rows (and their ids) exist; OFFSET 0
+ * keeps the planner from dropping the call, whose result nothing reads.
  */
-export async function appendToFeed(trx: Transaction<Database>, events: FeedEvent[]): Promise<void> {
-  if (events.length === 0) return
+export function appendedEvents(events: FeedEvent[]): RawBuilder<{ id: string }> {
   const rows = JSON.stringify(events.map((event) => ({ type: event.type, payload: event.payload })))
-  // pg_notify is delivered when the transaction commits, never if it rolls back.
-  await sql`
-    with appended as (
-      insert into change_events (type, payload)
-      select event ->> 'type', event -> 'payload'
-      from (select pg_advisory_xact_lock_shared(${FEED_LOCK_KEY}) offset 0) as feed_lock,
-           jsonb_array_elements(${rows}::jsonb) with ordinality as appending(event, position)
-      order by position
-      returning id
-    )
-    select pg_notify(${FEED_CHANNEL}, max(id)::text) from appended`.execute(trx)
+  return sql`
+    insert into change_events (type, payload)
+    select event ->> 'type', event -> 'payload'
+    from (select pg_advisory_xact_lock_shared(${FEED_LOCK_KEY}) offset 0) as feed_lock,
+         jsonb_array_elements(${rows}::jsonb) with ordinality as appending(event, position)
+    order by position
+    returning id`
 }
+
+/** Notifies every listener of the newest id appended; delivered when the transaction commits, never if it rolls back. */
+export const NOTIFY_APPENDED = sql`select pg_notify(${FEED_CHANNEL}, max(id)::text) from appended`
 
 /**
  * An id up to which every event is final: committed (and visible from now on) or rolled back.

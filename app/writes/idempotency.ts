@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { sql, type Kysely, type Transaction } from 'kysely'
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely'
 import type { Database } from '../database/schema.js'
 import { HttpError } from '../errors/http-errors.js'
 
@@ -55,13 +55,9 @@ export async function claimIdempotencyKey(
   return { response: earlier.response }
 }
 
-export async function storeIdempotentResponse(trx: Transaction<Database>, claim: IdempotencyClaim, response: unknown): Promise<void> {
-  await trx
-    .updateTable('idempotency_keys')
-    .set({ response: JSON.stringify(response) })
-    .where('scope', '=', claim.scope)
-    .where('key', '=', claim.key)
-    .execute()
+/** The idempotency part of a write's record statement (unit-of-work.ts): the answer a retry of the claimed key gets. */
+export function storedAnswer(claim: IdempotencyClaim, response: unknown): RawBuilder<unknown> {
+  return sql`update idempotency_keys set response = ${JSON.stringify(response)}::jsonb where scope = ${claim.scope} and key = ${claim.key}`
 }
 
 export async function pruneIdempotencyKeys(db: Kysely<Database>): Promise<number> {

@@ -1,11 +1,11 @@
 // The one transaction every write runs in: the change, its audit rows, its change-feed events and,
 // for a request sent with an Idempotency-Key, its stored answer. They commit together or not at all.
-import type { Kysely, Transaction } from 'kysely'
+import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database } from '../database/schema.js'
 import { idempotencyScope, type Actor } from './actor.js'
-import { recordAudit, type AuditEntry } from './audit.js'
-import { appendToFeed, type FeedEvent } from './feed.js'
-import { claimIdempotencyKey, storeIdempotentResponse } from './idempotency.js'
+import { auditRows, type AuditEntry } from './audit.js'
+import { appendedEvents, NOTIFY_APPENDED, type FeedEvent } from './feed.js'
+import { claimIdempotencyKey, storedAnswer, type IdempotencyClaim } from './idempotency.js'
 
 export interface WriteContext {
   actor: Actor
@@ -39,10 +39,25 @@ export async function runWrite<T>(db: Kysely<Database>, context: WriteContext, c
       if (earlier) return { result: earlier.response as T, replayed: true }
     }
     const record = await change(trx)
-    await recordAudit(trx, context, record.audit ?? [])
-    if (claim) await storeIdempotentResponse(trx, claim, record.result)
-    // Last: the feed lock is held from here to the commit (see feed.ts).
-    await appendToFeed(trx, record.events ?? [])
+    await recordWrite(trx, context, record, claim)
     return { result: record.result, replayed: false }
   })
+}
+
+/**
+ * What a change leaves on record, in one statement (one round trip to the database, where three
+ * statements took three): its audit rows, its stored answer, its feed events and their NOTIFY.
+ * Last in the transaction: the feed lock is held from here to the commit (see feed.ts).
+ */
+async function recordWrite<T>(trx: Transaction<Database>, context: WriteContext, record: WriteRecord<T>, claim: IdempotencyClaim | undefined): Promise<void> {
+  const audit = record.audit ?? []
+  const events = record.events ?? []
+  const parts = [
+    ...(audit.length > 0 ? [sql`audited as (${auditRows(context, audit)})`] : []),
+    ...(claim ? [sql`answered as (${storedAnswer(claim, record.result)})`] : []),
+    ...(events.length > 0 ? [sql`appended as (${appendedEvents(events)})`] : [])
+  ]
+  if (parts.length === 0) return
+  // Every data-modifying WITH part runs to completion, whether the final select reads it or not.
+  await sql`with ${sql.join(parts)} ${events.length > 0 ? NOTIFY_APPENDED : sql`select`}`.execute(trx)
 }

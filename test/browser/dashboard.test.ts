@@ -4,7 +4,7 @@
 import path from 'node:path'
 import t from 'tap'
 import type { BrowserContext, Page } from 'playwright-core'
-import { appendToFeed } from '../../app/writes/feed.js'
+import { runWrite } from '../../app/writes/unit-of-work.js'
 import { requireNeeds } from '../support/needs.js'
 import { launchChromium, SCREENSHOTS, startService } from './service.js'
 
@@ -380,11 +380,11 @@ t.test(`history with ${HISTORY_ROWS.toLocaleString('en-US')} launches pages, fil
     })
     // Loaded as an import would be: with a feed event in the same transaction, so the running
     // service's read cache (cleared by the feed) serves the new history.
-    await db.transaction().execute(async (trx) => {
+    await runWrite(db, { actor: { type: 'system', name: 'history-load' } }, async (trx) => {
       for (let start = 0; start < rows.length; start += 1000) {
         await trx.insertInto('launches').values(rows.slice(start, start + 1000)).execute()
       }
-      await appendToFeed(trx, [{ type: 'sync', payload: { inserted: rows.length, updated: 0 } }])
+      return { result: rows.length, events: [{ type: 'sync', payload: { inserted: rows.length, updated: 0 } }] }
     })
   })
 
