@@ -1,8 +1,8 @@
 // The benchmark's anchor (bench/run.ts): the thinnest Fastify 5 + pg server answering the same
 // list page as the service — one pool, one parameterised `select … order by flight_number limit $1
 // offset $2`, no logging, no schemas — plus a hello-world route, a write doing the statements the
-// service's write does (token lookup; one transaction with the launch, its audit row and its feed
-// event), and Server-Sent Events fed by one LISTEN connection (each notified event read once and
+// service's write does (token lookup; one transaction with the launch, then its audit row and feed
+// event in one statement; the notification after the commit), and Server-Sent Events fed by one LISTEN connection (each notified event read once and
 // written to every stream). What the service is measured against. Environment: DATABASE_URL, PORT.
 import { createHash } from 'node:crypto'
 import Fastify from 'fastify'
@@ -34,15 +34,16 @@ const LAUNCH = `
   insert into launches (mission, rocket, launch_date, target_planet_id, status, source, scheduled_by)
   select $1, $2, $3, id, 'upcoming', 'mission_control', $5 from planets where kepler_name = $4
   returning flight_number, mission, rocket, launch_date, status, source`
-const AUDIT = `
-  insert into audit_events (action, actor_type, operator_id, token_id, subject_type, subject_id, details)
-  values ('launch.scheduled', 'operator', $1, $2, 'launch', $3, '{}')`
-const FEED = `
-  with appended as (
+/** The write's record in one statement, as the service's recordWrite: its audit row and its feed event. */
+const RECORD = `
+  with audited as (
+    insert into audit_events (action, actor_type, operator_id, token_id, subject_type, subject_id, details)
+    values ('launch.scheduled', 'operator', $1, $2, 'launch', $3, '{}')),
+  appended as (
     insert into change_events (type, payload)
-    select 'launch', $1::jsonb from (select pg_advisory_xact_lock_shared(7231604401) offset 0) as feed_lock
+    select 'launch', $4::jsonb from (select pg_advisory_xact_lock_shared(7231604401) offset 0) as feed_lock
     returning id)
-  select pg_notify('mission_control_changes', max(id)::text) from appended`
+  select max(id)::text as newest from appended`
 
 app.post('/v1/launches', async (request, reply) => {
   const body = request.body as { mission: string; rocket: string; target: string; launchDate: string }
@@ -50,19 +51,24 @@ app.post('/v1/launches', async (request, reply) => {
   const { rows: operators } = await pool.query(TOKEN, [createHash('sha256').update(token).digest('hex')])
   if (!operators[0]) return reply.code(401).send()
   const client = await pool.connect()
+  let flightNumber: number
+  let newest: string
   try {
     await client.query('begin')
     const { rows } = await client.query(LAUNCH, [body.mission, body.rocket, body.launchDate, body.target, operators[0].id])
-    await client.query(AUDIT, [operators[0].id, operators[0].token_id, String(rows[0].flight_number)])
-    await client.query(FEED, [JSON.stringify({ change: 'scheduled', launch: rows[0] })])
+    const { rows: record } = await client.query(RECORD, [operators[0].id, operators[0].token_id, String(rows[0].flight_number), JSON.stringify({ change: 'scheduled', launch: rows[0] })])
     await client.query('commit')
-    return reply.code(201).send({ flightNumber: rows[0].flight_number })
+    flightNumber = rows[0].flight_number
+    newest = record[0].newest
   } catch (error) {
     await client.query('rollback')
     throw error
   } finally {
     client.release()
   }
+  // After the commit, as the service notifies (app/writes/feed.ts), one notification per write.
+  await pool.query(`select pg_notify('mission_control_changes', $1)`, [newest])
+  return reply.code(201).send({ flightNumber })
 })
 
 const streams = new Set<import('node:http').ServerResponse>()

@@ -181,6 +181,19 @@ t.test('stored answers and feed events are pruned after their retention, never b
   t.equal(await pruneFeed(db), 0)
 })
 
+t.test('an event committed without a notification (a writer gone between commit and NOTIFY) is delivered by the sweep', async (t) => {
+  const { app } = await buildTestApp(t)
+  const delivered: number[] = []
+  app.changeFeed.subscribe((event) => delivered.push(event.id))
+  // What a write leaves when its process ends right after the commit: the event, and no NOTIFY.
+  const { rows } = await sql<{ id: string }>`insert into change_events (type, payload) values ('sync', '{}'::jsonb) returning id::text`.execute(app.db)
+  const id = Number(rows[0]!.id)
+  const started = performance.now()
+  while (!delivered.includes(id) && performance.now() - started < 8000) await new Promise((resolve) => setTimeout(resolve, 50))
+  t.same(delivered, [id], 'delivered once')
+  t.ok(performance.now() - started < 6000, `within the sweep interval (${Math.round(performance.now() - started)} ms)`)
+})
+
 const onPostgres = process.env.TEST_DATABASE_URL !== undefined
 
 t.test('writers commit side by side; the feed is delivered in id order, without skipping an id that committed late', { skip: !onPostgres && 'needs a second connection: PostgreSQL only' }, async (t) => {

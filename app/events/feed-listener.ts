@@ -34,6 +34,12 @@ const PAGE_SIZE = 500
 /** How often the LISTEN session is asked `select 1`: a connection dead without a FIN never errors. */
 const PING_INTERVAL_MS = 30_000
 const PING_TIMEOUT_MS = 5_000
+/**
+ * How often the feed is read without a notification. Writers notify after their commit, in a
+ * statement of their own (notifyCommitted): one that fails, or a process that ends between the
+ * two, leaves committed events nobody was told about. This bounds how late they are delivered.
+ */
+const SWEEP_INTERVAL_MS = 5_000
 const BACKOFF = { firstMs: 100, maxMs: 10_000 }
 
 /** 100 ms, 200 ms, 400 ms … up to 10 s, each between half and all of that (instances reconnect spread out). */
@@ -92,6 +98,7 @@ export class FeedListener implements ChangeFeed {
   #behind = false
   #reconnecting: Promise<void> | undefined
   #pingTimer: NodeJS.Timeout | undefined
+  #sweepTimer: NodeJS.Timeout | undefined
 
   constructor(database: DatabaseHandle, log: FastifyBaseLogger) {
     this.#database = database
@@ -103,6 +110,10 @@ export class FeedListener implements ChangeFeed {
     this.#lastId = await feedHorizon(this.#database.db)
     this.#listening = await this.#listen()
     this.#pingTimer = setInterval(() => void this.#ping(), PING_INTERVAL_MS).unref()
+    // While the session is away, the reconnect's own catch-up reads what was missed.
+    this.#sweepTimer = setInterval(() => {
+      if (this.#listening) void this.#catchUp()
+    }, SWEEP_INTERVAL_MS).unref()
     // A write that committed between reading the end and LISTEN taking effect notified nobody.
     this.#catchUp()
   }
@@ -111,6 +122,7 @@ export class FeedListener implements ChangeFeed {
     this.#closed = true
     this.#closing.abort()
     clearInterval(this.#pingTimer)
+    clearInterval(this.#sweepTimer)
     await this.#listening?.close()
     await this.#reconnecting
     await this.#catchingUp

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely'
 import type { ChangeEventType, Database } from '../database/schema.js'
 
-/** The channel every instance LISTENs on; the payload is the id of the newest event committed. */
+/** The channel every instance LISTENs on; the payload is the id of the newest event committed (notifyCommitted). */
 export const FEED_CHANNEL = 'mission_control_changes'
 
 /**
@@ -22,7 +22,7 @@ export interface FeedEvent {
 
 /**
  * The feed's part of a write's record statement (unit-of-work.ts): inserts the events, oldest
- * first, returning their ids; name it `appended` and end the statement with NOTIFY_APPENDED. It
+ * first, returning their ids; name it `appended` and end the statement with NEWEST_APPENDED. It
  * must be the transaction's last statement: a reader's feedHorizon waits for it from here to the
  * commit. The lock sits in FROM, so it is taken before the rows (and their ids) exist; OFFSET 0
  * keeps the planner from dropping the call, whose result nothing reads.
@@ -38,8 +38,61 @@ export function appendedEvents(events: FeedEvent[]): RawBuilder<{ id: string }> 
     returning id`
 }
 
-/** Notifies every listener of the newest id appended; delivered when the transaction commits, never if it rolls back. */
-export const NOTIFY_APPENDED = sql`select pg_notify(${FEED_CHANNEL}, max(id)::text) from appended`
+/** The id to notify once the write commits (notifyCommitted). */
+export const NEWEST_APPENDED = sql<{ newest: string }>`select max(id)::text as newest from appended`
+
+/**
+ * Tells every instance's LISTEN session that events up to an id committed; sent after the commit,
+ * in a statement of its own. A transaction that NOTIFYs holds PostgreSQL's notify lock from then
+ * through its commit, so such commits, and their WAL flushes, happen one at a time across every
+ * instance: NOTIFY inside each write capped writes per second at one flush each. Here the lock is
+ * held for an instant, and commits flush together again. One notification at a time per database
+ * handle: what commits while one is being sent rides on the next, which carries the newest id.
+ */
+class FeedNotifier {
+  readonly #db: Kysely<Database>
+  #newest = 0
+  #sent = 0
+  #sending: Promise<void> | undefined
+
+  constructor(db: Kysely<Database>) {
+    this.#db = db
+  }
+
+  /** Resolves once a notification carrying `id`, or a later one, was sent; rejects when one could not be. */
+  async committed(id: number): Promise<void> {
+    this.#newest = Math.max(this.#newest, id)
+    while (this.#sent < id) {
+      this.#sending ??= this.#send().finally(() => {
+        this.#sending = undefined
+      })
+      await this.#sending
+    }
+  }
+
+  async #send(): Promise<void> {
+    const newest = this.#newest
+    await sql`select pg_notify(${FEED_CHANNEL}, ${String(newest)})`.execute(this.#db)
+    this.#sent = Math.max(this.#sent, newest)
+  }
+}
+
+/** The notifier of each database handle (the service's pool, a CLI's), made on its first write. */
+const notifiers = new WeakMap<Kysely<Database>, FeedNotifier>()
+
+/**
+ * Notifies listeners of events committed up to `id`. Should it fail (the database away right
+ * after the commit, or the process ending first), the events are not lost, only late: every
+ * listener also reads the feed every few seconds (FeedListener's sweep).
+ */
+export function notifyCommitted(db: Kysely<Database>, id: number): Promise<void> {
+  let notifier = notifiers.get(db)
+  if (!notifier) {
+    notifier = new FeedNotifier(db)
+    notifiers.set(db, notifier)
+  }
+  return notifier.committed(id)
+}
 
 /**
  * An id up to which every event is final: committed (and visible from now on) or rolled back.

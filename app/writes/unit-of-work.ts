@@ -1,10 +1,11 @@
 // The one transaction every write runs in: the change, its audit rows, its change-feed events and,
-// for a request sent with an Idempotency-Key, its stored answer. They commit together or not at all.
+// for a request sent with an Idempotency-Key, its stored answer. They commit together or not at all;
+// then every instance's change feed is notified.
 import { sql, type Kysely, type Transaction } from 'kysely'
 import type { Database } from '../database/schema.js'
 import { idempotencyScope, type Actor } from './actor.js'
 import { auditRows, type AuditEntry } from './audit.js'
-import { appendedEvents, NOTIFY_APPENDED, type FeedEvent } from './feed.js'
+import { appendedEvents, NEWEST_APPENDED, notifyCommitted, type FeedEvent } from './feed.js'
 import { claimIdempotencyKey, storedAnswer, type IdempotencyClaim } from './idempotency.js'
 
 export interface WriteContext {
@@ -33,23 +34,34 @@ export interface WriteOutcome<T> {
 
 export async function runWrite<T>(db: Kysely<Database>, context: WriteContext, change: Change<T>): Promise<WriteOutcome<T>> {
   const claim = context.idempotency && { scope: idempotencyScope(context.actor), ...context.idempotency }
-  return db.transaction().execute(async (trx) => {
+  const { outcome, newestEvent } = await db.transaction().execute(async (trx) => {
     if (claim) {
       const earlier = await claimIdempotencyKey(trx, claim)
-      if (earlier) return { result: earlier.response as T, replayed: true }
+      if (earlier) return { outcome: { result: earlier.response as T, replayed: true } }
     }
     const record = await change(trx)
-    await recordWrite(trx, context, record, claim)
-    return { result: record.result, replayed: false }
+    const newestEvent = await recordWrite(trx, context, record, claim)
+    return { outcome: { result: record.result, replayed: false }, newestEvent }
   })
+  if (newestEvent !== undefined) {
+    // The write stands whatever happens to the notification: listeners' sweeps find its events.
+    await notifyCommitted(db, newestEvent).catch(() => undefined)
+  }
+  return outcome
 }
 
 /**
- * What a change leaves on record, in one statement (one round trip to the database, where three
- * statements took three): its audit rows, its stored answer, its feed events and their NOTIFY.
- * Last in the transaction: the feed lock is held from here to the commit (see feed.ts).
+ * What a change leaves on record, in one statement (one round trip to the database where it took
+ * three): its audit rows, its stored answer and its feed events. Last in the
+ * transaction: the feed lock is held from here to the commit (see feed.ts). Returns the newest
+ * event's id, to notify once committed.
  */
-async function recordWrite<T>(trx: Transaction<Database>, context: WriteContext, record: WriteRecord<T>, claim: IdempotencyClaim | undefined): Promise<void> {
+async function recordWrite<T>(
+  trx: Transaction<Database>,
+  context: WriteContext,
+  record: WriteRecord<T>,
+  claim: IdempotencyClaim | undefined
+): Promise<number | undefined> {
   const audit = record.audit ?? []
   const events = record.events ?? []
   const parts = [
@@ -57,7 +69,12 @@ async function recordWrite<T>(trx: Transaction<Database>, context: WriteContext,
     ...(claim ? [sql`answered as (${storedAnswer(claim, record.result)})`] : []),
     ...(events.length > 0 ? [sql`appended as (${appendedEvents(events)})`] : [])
   ]
-  if (parts.length === 0) return
+  if (parts.length === 0) return undefined
   // Every data-modifying WITH part runs to completion, whether the final select reads it or not.
-  await sql`with ${sql.join(parts)} ${events.length > 0 ? NOTIFY_APPENDED : sql`select`}`.execute(trx)
+  if (events.length === 0) {
+    await sql`with ${sql.join(parts)} select`.execute(trx)
+    return undefined
+  }
+  const { rows } = await sql<{ newest: string }>`with ${sql.join(parts)} ${NEWEST_APPENDED}`.execute(trx)
+  return Number(rows[0]!.newest)
 }
