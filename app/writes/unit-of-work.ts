@@ -52,9 +52,9 @@ export async function runWrite<T>(db: Kysely<Database>, context: WriteContext, c
 
 /**
  * What a change leaves on record, in one statement (one round trip to the database where it took
- * three): its audit rows, its stored answer and its feed events. Last in the
- * transaction: the feed lock is held from here to the commit (see feed.ts). Returns the newest
- * event's id, to notify once committed.
+ * three): its audit rows, its stored answer and its feed events. Last in the transaction: the feed
+ * lock is held from here to the commit (see feed.ts). Returns the newest event's id, to notify once
+ * committed.
  */
 async function recordWrite<T>(
   trx: Transaction<Database>,
@@ -71,10 +71,7 @@ async function recordWrite<T>(
   ]
   if (parts.length === 0) return undefined
   // Every data-modifying WITH part runs to completion, whether the final select reads it or not.
-  if (events.length === 0) {
-    await sql`with ${sql.join(parts)} select`.execute(trx)
-    return undefined
-  }
-  const { rows } = await sql<{ newest: string }>`with ${sql.join(parts)} ${NEWEST_APPENDED}`.execute(trx)
-  return Number(rows[0]!.newest)
+  const newest = events.length > 0 ? NEWEST_APPENDED : sql`select null::text as newest`
+  const { rows } = await sql<{ newest: string | null }>`with ${sql.join(parts)} ${newest}`.execute(trx)
+  return rows[0]?.newest == null ? undefined : Number(rows[0].newest)
 }
