@@ -5,7 +5,6 @@
 //   2. POST /v1/session latency, p50 and p99, in rounds of 20 concurrent sign-ins;
 //   3. POST /v1/launches with a bearer token vs AUTH_REQUIRED=false (the anchor: the same write
 //      without authentication), side by side, alternating A B A B, median and p99.
-import { spawn } from 'node:child_process'
 import autocannon from 'autocannon'
 import { pino } from 'pino'
 import { createApiToken } from '../app/auth/credentials.js'
@@ -14,8 +13,8 @@ import { withDatabase } from '../app/database/database.js'
 import { insertOperator } from '../app/operators/operators-queries.js'
 import { CURRENT_HASH_PARAMETERS, hashPassword } from '../app/operators/passwords.js'
 import { prepareDatabase } from '../app/prepare-database.js'
-import { freePort } from '../test/support/free-port.js'
 import { admin, databaseUrlFor } from './admin-database.js'
+import { startServer, type Server } from './server-process.js'
 
 const SCRATCH = 'mission_control_bench_auth'
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 10)
@@ -31,14 +30,14 @@ const quantile = (values: number[], q: number) => {
 }
 const round = (ms: number) => Math.round(ms * 10) / 10
 
-async function startService(env: Record<string, string>): Promise<{ baseUrl: string; stop: () => Promise<void> }> {
-  const port = await freePort()
-  const child = spawn(process.execPath, ['dist/app/server.js'], {
-    cwd: new URL('..', import.meta.url).pathname,
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: String(port),
-      HOST: '127.0.0.1',
+/**
+ * The compiled service on the scratch database, at the warn level. Not NODE_ENV=production: the
+ * anchor run needs AUTH_REQUIRED=false, which production refuses.
+ */
+function startAuthService(env: Record<string, string>): Promise<Server> {
+  return startServer(
+    'dist/app/server.js',
+    {
       LOG_LEVEL: 'warn',
       SPACEX_SYNC_ON_START: 'false',
       DATABASE_URL: scratchUrl,
@@ -49,22 +48,8 @@ async function startService(env: Record<string, string>): Promise<{ baseUrl: str
       SIGN_IN_MAX_FAILURES: '1000',
       ...env
     },
-    stdio: ['ignore', 'ignore', 'inherit']
-  })
-  const exited = new Promise((resolve) => child.once('exit', resolve))
-  const baseUrl = `http://127.0.0.1:${port}`
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited with ${child.exitCode}`)
-    if ((await fetch(`${baseUrl}/health`).then((r) => r.status, () => 0)) === 200) break
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
-  return {
-    baseUrl,
-    stop: async () => {
-      child.kill('SIGTERM')
-      await exited
-    }
-  }
+    '/health'
+  )
 }
 
 async function writeLatency(baseUrl: string, headers: Record<string, string>) {
@@ -99,8 +84,8 @@ try {
     return { email: operator.email, token }
   })
 
-  const withAuth = await startService({})
-  const withoutAuth = await startService({ AUTH_REQUIRED: 'false' })
+  const withAuth = await startAuthService({})
+  const withoutAuth = await startAuthService({ AUTH_REQUIRED: 'false' })
   try {
     // 2. Sign-in latency under 20 concurrent attempts.
     const signInTimes: number[] = []

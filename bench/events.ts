@@ -14,7 +14,7 @@ import path from 'node:path'
 import { createTestOperator, silentLog, testConfig } from '../test/helpers.js'
 import { withDatabase } from '../app/database/database.js'
 import { admin, databaseUrlFor } from './admin-database.js'
-import { startServer, type Server } from './server-process.js'
+import { startServer, startService, type Server } from './server-process.js'
 import { percentile } from './percentile.js'
 
 const root = path.resolve(import.meta.dirname, '..')
@@ -31,21 +31,6 @@ function run(args: string[], env: Record<string, string>): Promise<void> {
     child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${args.join(' ')} exited with ${code}`))))
   })
 }
-
-const startInstance = () =>
-  startServer(
-    'dist/app/server.js',
-    {
-      DATABASE_URL: databaseUrl,
-      NODE_ENV: 'production',
-      SPACEX_SYNC_ON_START: 'false',
-      // One loopback address stands for 1,000 browsers.
-      RATE_LIMIT_IP_READS_PER_MINUTE: '0',
-      RATE_LIMIT_IP_WRITES_PER_MINUTE: '0',
-      RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE: '0'
-    },
-    '/health'
-  )
 
 /** Opens a stream and calls `delivered(write number)` for each benchmark launch it carries. */
 function openStream(baseUrl: string, delivered: (write: number, at: number) => void): Promise<() => void> {
@@ -160,7 +145,7 @@ try {
   await anchor.stop()
   started.pop()
 
-  const [a, b] = [await startInstance(), await startInstance()]
+  const [a, b] = [await startService(databaseUrl), await startService(databaseUrl)]
   started.push(a, b)
   const service = await measure(a, b, operator.headers)
 

@@ -19,7 +19,7 @@ import { withDatabase } from '../app/database/database.js'
 import { insertOperator } from '../app/operators/operators-queries.js'
 import { prepareDatabase } from '../app/prepare-database.js'
 import { admin, databaseUrlFor } from './admin-database.js'
-import { startServer, type Server } from './server-process.js'
+import { startServer, startService, type Server } from './server-process.js'
 import { percentile } from './percentile.js'
 
 // `npm run bench -- --soak`: the soak (bench/soak.ts) instead of this benchmark.
@@ -44,22 +44,8 @@ const SEEN_TIMEOUT_MS = 5000
 
 const scratchUrl = databaseUrlFor(SCRATCH)
 
-/** The service at production settings; the per-IP limits are off, since one loopback client would only measure them. */
-function startService(env: Record<string, string>): Promise<Server> {
-  return startServer(
-    'dist/app/server.js',
-    {
-      NODE_ENV: 'production',
-      DATABASE_URL: scratchUrl,
-      SPACEX_SYNC_ON_START: 'false',
-      RATE_LIMIT_IP_READS_PER_MINUTE: '0',
-      RATE_LIMIT_IP_WRITES_PER_MINUTE: '0',
-      RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE: '0',
-      ...env
-    },
-    '/health'
-  )
-}
+/** The service on the scratch database (startService, bench/server-process.ts). */
+const startBenchService = (env: Record<string, string>) => startService(scratchUrl, env)
 
 interface Load {
   rps: number
@@ -154,8 +140,8 @@ try {
 
   // 1. Reads at 100 connections: the anchor, the cached service, the service with READ_CACHE=off.
   const anchor = await startServer('bench/anchor.ts', { DATABASE_URL: scratchUrl }, '/hello')
-  const cached = await startService({})
-  const uncached = await startService({ READ_CACHE: 'off' })
+  const cached = await startBenchService({})
+  const uncached = await startBenchService({ READ_CACHE: 'off' })
   const startPostgresMs = cached.startToHealthyMs
   const runs = { anchorList: [] as Load[], cachedList: [] as Load[], uncachedList: [] as Load[], hello: [] as Load[], cachedPlanets: [] as Load[], uncachedPlanets: [] as Load[] }
   try {
@@ -247,9 +233,9 @@ try {
   // 3. A write on instance A visible in a list from instance B: two instances on the one database,
   //    then two more with READ_CACHE=off (the database alone, for comparison).
   const crossInstance = async (env: Record<string, string>) => {
-    const a = await startService(env)
+    const a = await startBenchService(env)
     try {
-      const b = await startService(env)
+      const b = await startBenchService(env)
       try {
         return await writeOnASeenOnB(a, b, token)
       } finally {
@@ -278,7 +264,7 @@ try {
   const [stored] = await admin<{ count: number }>('select count(*)::int as count from launches', scratchUrl)
   await addLaunches(DEEP_LAUNCHES - stored!.count)
   process.stderr.write(`${DEEP_LAUNCHES} launches stored in ${Math.round((performance.now() - loadStarted) / 1000)} s\n`)
-  const deep = await startService({ READ_CACHE: 'off' })
+  const deep = await startBenchService({ READ_CACHE: 'off' })
   try {
     const last = (await (await fetch(`${deep.baseUrl}/v1/launches?limit=1&order=desc`)).json()) as Array<{ flightNumber: number }>
     const lastPageAfter = last[0]!.flightNumber - 50

@@ -42,3 +42,24 @@ export async function startServer(script: string, env: Record<string, string>, r
     }
   }
 }
+
+/**
+ * The compiled service at production settings (NODE_ENV=production, the default log level) on
+ * `databaseUrl`, without the SpaceX sync at start, and with the per-IP and per-operator limits off:
+ * one loopback client would only measure them.
+ */
+export function startService(databaseUrl: string, env: Record<string, string> = {}): Promise<Server> {
+  return startServer(
+    'dist/app/server.js',
+    {
+      NODE_ENV: 'production',
+      DATABASE_URL: databaseUrl,
+      SPACEX_SYNC_ON_START: 'false',
+      RATE_LIMIT_IP_READS_PER_MINUTE: '0',
+      RATE_LIMIT_IP_WRITES_PER_MINUTE: '0',
+      RATE_LIMIT_OPERATOR_WRITES_PER_MINUTE: '0',
+      ...env
+    },
+    '/health'
+  )
+}
